@@ -1,0 +1,132 @@
+//! The one error type of this crate.
+
+/// Everything that can go wrong in `okta-auth`.
+///
+/// Each variant says what was wrong; messages never contain tokens or secrets.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    // ---- verification side (JWKS, discovery, verifier, layer) ----
+    /// No discovery URL of the issuer served a usable metadata document.
+    #[error("discovery for issuer {issuer} failed: {reason}")]
+    Discovery {
+        /// The issuer asked for.
+        issuer: String,
+        /// Each URL tried and why it failed.
+        reason: String,
+    },
+    /// A metadata document named a different issuer (RFC 8414 §3.3).
+    #[error(
+        "metadata at {url} names issuer {found:?} but {expected:?} was configured; \
+         the issuer must match exactly (check the issuer URL, including any trailing slash)"
+    )]
+    IssuerMismatch {
+        /// The document's URL.
+        url: String,
+        /// The configured issuer.
+        expected: String,
+        /// The issuer the document named.
+        found: String,
+    },
+    /// The JWKS endpoint could not be fetched.
+    #[error("fetching signing keys from {url} failed: {reason}")]
+    JwksFetch {
+        /// The JWKS URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The JWKS document was fetched but is unusable.
+    #[error("signing keys from {url} are unusable: {reason}")]
+    JwksInvalid {
+        /// The JWKS URL (or `static` for a pinned key set).
+        url: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// No signing keys are available: never loaded, or stale beyond the
+    /// configured bound while the identity provider is unreachable.
+    #[error("no signing keys available: {reason}")]
+    KeysUnavailable {
+        /// Why (never loaded, stale since when, last fetch error).
+        reason: String,
+    },
+    /// A builder was given an invalid or incomplete configuration.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The token is longer than the configured maximum (checked before parsing).
+    #[error("token too long: {len} bytes, the limit is {max}")]
+    TokenTooLong {
+        /// Token length in bytes.
+        len: usize,
+        /// Configured maximum.
+        max: usize,
+    },
+    /// The token does not have exactly three dot-separated segments.
+    #[error("malformed token: {segments} segments, a JWS has 3")]
+    MalformedToken {
+        /// Number of segments found.
+        segments: usize,
+    },
+    /// A token segment is not unpadded base64url.
+    #[error("bad base64 in token {part}")]
+    BadBase64 {
+        /// `header`, `claims` or `signature`.
+        part: &'static str,
+    },
+    /// The token header is not a JSON object with a string `alg`.
+    #[error("malformed token header: {reason}")]
+    MalformedHeader {
+        /// What was wrong.
+        reason: String,
+    },
+    /// The claims segment is not a JSON object.
+    #[error("claims not a JSON object")]
+    ClaimsNotObject,
+    /// A registered claim has the wrong JSON type (e.g. `exp` not a number).
+    #[error("malformed claim {claim}: {reason}")]
+    MalformedClaim {
+        /// The claim name.
+        claim: &'static str,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// The token header has no `kid`, so no key can be chosen.
+    #[error("missing kid in token header")]
+    MissingKid,
+    /// No key with the token's `kid` is known, even after a refetch allowed by the cooldown.
+    #[error("unknown kid (no such signing key)")]
+    UnknownKid,
+    /// The header's `alg` is not allowed for the key (`none` and HMAC never are).
+    #[error("algorithm {alg} not allowed for key")]
+    AlgorithmNotAllowed {
+        /// The `alg` from the token header (sanitised, at most 16 characters).
+        alg: String,
+    },
+    /// The signature does not verify with the key named by `kid`.
+    #[error("invalid signature")]
+    InvalidSignature,
+    /// `exp` is in the past (beyond the leeway).
+    #[error("token expired")]
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("token not yet valid (nbf in the future)")]
+    NotYetValid,
+    /// `iat` is in the future (beyond the leeway).
+    #[error("token issued in the future (iat)")]
+    IssuedInFuture,
+    /// `iss` is missing or not the configured issuer.
+    #[error("wrong issuer")]
+    WrongIssuer,
+    /// `aud` is missing or names none of the accepted audiences.
+    #[error("wrong audience")]
+    WrongAudience,
+    /// The header's `typ` is not one of the accepted types.
+    #[error("wrong token type (typ)")]
+    WrongType,
+    /// A claim required by configuration is absent.
+    #[error("missing required claim {0}")]
+    MissingClaim(String),
+
+    // ---- token client side (client auth, token source) ----
+}
