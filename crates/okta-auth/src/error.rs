@@ -129,4 +129,82 @@ pub enum Error {
     MissingClaim(String),
 
     // ---- token client side (client auth, token source) ----
+    /// The token endpoint answered with an OAuth error (RFC 6749 §5.2, RFC 8693 §2.2.2).
+    #[error(
+        "the token endpoint {endpoint} refused the request with HTTP {status}: {error}{}",
+        description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+    )]
+    OAuth {
+        /// The token endpoint that answered.
+        endpoint: String,
+        /// The HTTP status of the answer.
+        status: u16,
+        /// The `error` code.
+        error: crate::OAuthErrorCode,
+        /// The `error_description`, if the server sent one.
+        description: Option<String>,
+        /// The `error_uri`, if the server sent one.
+        uri: Option<String>,
+        /// An `interaction_uri` (or `consent_uri`) the server sent with the error, e.g. the
+        /// consent page a user must visit after `interaction_required`.
+        interaction_uri: Option<String>,
+    },
+    /// The token endpoint answered an HTTP error status without an OAuth error body.
+    #[error(
+        "the token endpoint {endpoint} answered HTTP {status} without an OAuth error body{}; check the endpoint URL and the server's health",
+        content_type.as_deref().map(|c| format!(" (content-type {c})")).unwrap_or_default()
+    )]
+    TokenEndpointStatus {
+        /// The token endpoint that answered.
+        endpoint: String,
+        /// The HTTP status of the answer.
+        status: u16,
+        /// The `Content-Type` of the answer, if any.
+        content_type: Option<String>,
+    },
+    /// The token endpoint answered success, but not with a JSON object (e.g. an HTML page).
+    #[error(
+        "the token endpoint {endpoint} answered HTTP {status} with {} instead of a JSON object; is this URL really a token endpoint?",
+        content_type.as_deref().unwrap_or("an unknown content type")
+    )]
+    TokenEndpointNotJson {
+        /// The token endpoint that answered.
+        endpoint: String,
+        /// The HTTP status of the answer.
+        status: u16,
+        /// The `Content-Type` of the answer, if any.
+        content_type: Option<String>,
+    },
+    /// The token endpoint answered a JSON object that is not a valid token response.
+    #[error("the token endpoint {endpoint} sent an unusable token response: {reason}")]
+    InvalidTokenResponse {
+        /// The token endpoint that answered.
+        endpoint: String,
+        /// What was wrong (never contains the token itself).
+        reason: String,
+    },
+    /// The token endpoint could not be reached (connection refused, TLS, DNS, broken body).
+    #[error("could not reach the token endpoint {endpoint}: {detail}")]
+    TokenEndpointUnreachable {
+        /// The token endpoint that was called.
+        endpoint: String,
+        /// What the HTTP client reported.
+        detail: String,
+    },
+    /// The token endpoint did not answer within the configured request timeout.
+    #[error(
+        "the token endpoint {endpoint} did not answer within {timeout:?}; raise the timeout or check the server"
+    )]
+    TokenEndpointTimeout {
+        /// The token endpoint that was called.
+        endpoint: String,
+        /// The configured timeout.
+        timeout: std::time::Duration,
+    },
+    /// A client credential, signing key or token client setting is unusable.
+    #[error("invalid OAuth client configuration: {reason}")]
+    InvalidClientConfig {
+        /// What was wrong and how to fix it (never contains secret material).
+        reason: String,
+    },
 }
