@@ -7,10 +7,29 @@ pub use error::Error;
 
 // ---- verification side: modules and re-exports ----
 
+mod challenge;
+mod claims;
 mod discovery;
 mod fetch;
+mod jwks;
+mod keys;
+mod layer;
+mod metadata;
+mod scopes;
+mod token_cache;
+mod verifier;
 
+pub use challenge::{AuthRejection, BearerChallenge};
+pub use claims::{OktaClaims, Verified};
 pub use discovery::{AuthorizationServerMetadata, discover};
+pub use jwks::{JwksCache, JwksCacheBuilder, StartupMode};
+pub use layer::{AuthLayer, AuthMode, AuthService};
+pub use metadata::{ProtectedResourceMetadata, metadata_url, well_known_path};
+pub use scopes::{RequireScopes, RequireScopesLayer, check_scopes, require_scopes};
+pub use verifier::{
+    DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, Verifier,
+    VerifierBuilder,
+};
 
 // ---- token client side: modules and re-exports ----
 mod client_auth;
