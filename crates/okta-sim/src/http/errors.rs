@@ -1,0 +1,146 @@
+//! Error responses: RFC 6749 §5.2 OAuth errors and Okta's API error body for 404/405.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::header::{CACHE_CONTROL, PRAGMA, WWW_AUTHENTICATE};
+use http::{HeaderValue, StatusCode};
+use serde_json::json;
+
+/// An OAuth 2.0 error response (RFC 6749 §5.2).
+#[derive(Debug, Clone)]
+pub(crate) struct OAuthError {
+    status: StatusCode,
+    code: &'static str,
+    description: String,
+    basic_challenge: bool,
+}
+
+impl OAuthError {
+    fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            description: description.into(),
+            basic_challenge: false,
+        }
+    }
+
+    pub(crate) fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    /// `invalid_client`: always 401 (RFC 6749 §5.2 allows 400, Okta answers 401).
+    pub(crate) fn invalid_client(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
+    }
+
+    pub(crate) fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
+    }
+
+    pub(crate) fn invalid_scope(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_scope", description)
+    }
+
+    pub(crate) fn unauthorized_client(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "unauthorized_client", description)
+    }
+
+    pub(crate) fn unsupported_grant_type(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            description,
+        )
+    }
+
+    pub(crate) fn temporarily_unavailable(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            description,
+        )
+    }
+
+    pub(crate) fn server_error(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            description,
+        )
+    }
+
+    /// Overrides the HTTP status (e.g. 413 for an oversized `invalid_request`).
+    pub(crate) fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// Adds `WWW-Authenticate: Basic` (RFC 6749 §5.2: required when the client tried
+    /// HTTP Basic authentication and failed).
+    pub(crate) fn with_basic_challenge(mut self) -> Self {
+        self.basic_challenge = true;
+        self
+    }
+
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": self.code, "error_description": self.description });
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+        if self.basic_challenge {
+            headers.insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"okta-sim\", charset=\"UTF-8\""),
+            );
+        }
+        response
+    }
+}
+
+/// Okta's API error body (`errorCode`, `errorSummary`, ...), used for unknown resources.
+pub(crate) fn okta_api_error(status: StatusCode, code: &str, summary: String) -> Response {
+    let body = json!({
+        "errorCode": code,
+        "errorSummary": summary,
+        "errorLink": code,
+        "errorId": "oaeokta-sim",
+        "errorCauses": [],
+    });
+    (status, Json(body)).into_response()
+}
+
+/// 404 for an authorization server id that is not configured.
+pub(crate) fn unknown_auth_server(id: &str) -> Response {
+    let shown: String = id.chars().take(64).collect();
+    okta_api_error(
+        StatusCode::NOT_FOUND,
+        "E0000007",
+        format!("Not found: Resource not found: {shown} (AuthorizationServer)"),
+    )
+}
+
+/// 404 for any path the simulator does not serve.
+pub(crate) async fn not_found() -> Response {
+    okta_api_error(
+        StatusCode::NOT_FOUND,
+        "E0000022",
+        "The endpoint does not exist in okta-sim.".to_owned(),
+    )
+}
+
+/// 405 for a known path with the wrong method.
+pub(crate) async fn method_not_allowed() -> Response {
+    okta_api_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "E0000022",
+        "The endpoint does not support the provided HTTP method.".to_owned(),
+    )
+}
