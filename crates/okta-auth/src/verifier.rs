@@ -327,6 +327,12 @@ impl Verifier {
         let message = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
 
         let header_json = b64(header_b64, "header")?;
+        // serde would also accept a JSON array for a struct; a JOSE header is an object.
+        if header_json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(Error::MalformedHeader {
+                reason: "not a JSON object".to_owned(),
+            });
+        }
         let header: RawHeader =
             serde_json::from_slice(&header_json).map_err(|e| Error::MalformedHeader {
                 reason: header_reason(&e),
