@@ -1,10 +1,10 @@
 #![doc = include_str!("../README.md")]
-#![allow(dead_code, unused_imports)] // TEMPORARY: the token endpoint lands in the next commit
 mod builder;
 mod client_auth;
 mod config;
 mod controls;
 mod error;
+mod form;
 mod grants;
 mod http;
 mod keys;

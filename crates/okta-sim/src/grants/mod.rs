@@ -1,7 +1,22 @@
-//! Token endpoint grants: one module per grant type.
+//! Token endpoint grants: one module per grant type, plus the shared scope rules and the
+//! token response. Adding a grant = a module here + a [`GrantType`] variant + a match arm
+//! in [`dispatch`].
 
+mod client_credentials;
+mod password;
+mod refresh;
+mod response;
+mod scopes;
+
+pub(crate) use response::TokenResponse;
+
+use http::HeaderMap;
+
+use crate::client_auth::{AuthenticatedClient, authenticate};
 use crate::config::GrantType;
-use crate::state::ServerState;
+use crate::form::TokenForm;
+use crate::http::errors::OAuthError;
+use crate::state::{ServerState, SimState};
 
 /// Grants the org server implements.
 const ORG_GRANTS: [GrantType; 2] = [GrantType::Password, GrantType::RefreshToken];
@@ -19,5 +34,75 @@ pub(crate) fn supported(server: &ServerState) -> &'static [GrantType] {
         &ORG_GRANTS
     } else {
         &CUSTOM_GRANTS
+    }
+}
+
+/// Handles a parsed token request: grant type, client authentication, grant permission,
+/// then the grant itself.
+pub(crate) fn dispatch(
+    state: &SimState,
+    server: &ServerState,
+    headers: &HeaderMap,
+    form: &TokenForm,
+) -> Result<TokenResponse, OAuthError> {
+    let supported = supported(server);
+    let names = || {
+        supported
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let grant_type = form.get("grant_type").ok_or_else(|| {
+        OAuthError::invalid_request(format!(
+            "The token request must specify a 'grant_type'. Valid values: [{}]",
+            names()
+        ))
+    })?;
+    let grant = GrantType::parse(grant_type)
+        .filter(|g| supported.contains(g))
+        .ok_or_else(|| {
+            let shown: String = grant_type.chars().take(100).collect();
+            OAuthError::unsupported_grant_type(format!(
+                "The authorization grant type '{shown}' is not supported by this authorization \
+             server. Supported grant types: [{}]",
+                names()
+            ))
+        })?;
+    let client = authenticate(state, server, headers, form)?;
+    if !client.record.config.grants.contains(&grant) {
+        return Err(OAuthError::unauthorized_client(format!(
+            "The client is not authorized to use the provided grant type. Configured grant \
+             types: [{}].",
+            client
+                .record
+                .config
+                .grants
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    tracing::debug!(
+        client_id = client.id(),
+        method = ?client.method,
+        grant = grant.as_str(),
+        "okta-sim token request authenticated"
+    );
+    run(grant, state, server, &client, form)
+}
+
+fn run(
+    grant: GrantType,
+    state: &SimState,
+    server: &ServerState,
+    client: &AuthenticatedClient<'_>,
+    form: &TokenForm,
+) -> Result<TokenResponse, OAuthError> {
+    match grant {
+        GrantType::ClientCredentials => client_credentials::grant(server, client, form),
+        GrantType::Password => password::grant(state, server, client, form),
+        GrantType::RefreshToken => refresh::grant(state, server, client, form),
     }
 }

@@ -92,3 +92,53 @@ pub fn now() -> i64 {
         .unwrap()
         .as_secs() as i64
 }
+
+pub mod assertion;
+
+/// POSTs a token request; `basic` adds RFC 6749 §2.3.1 Basic credentials.
+pub async fn post_token(
+    url: &str,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> (reqwest::StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut request = http().post(url).form(form);
+    if let Some((id, secret)) = basic {
+        request = request.header("authorization", basic_header(id, secret));
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+    (status, headers, body)
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))`.
+pub fn basic_header(id: &str, secret: &str) -> String {
+    use base64::Engine as _;
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let raw = format!("{}:{}", enc(id), enc(secret));
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+/// Asserts an OAuth error response.
+#[track_caller]
+pub fn assert_oauth_error(
+    response: &(reqwest::StatusCode, reqwest::header::HeaderMap, Value),
+    status: u16,
+    error: &str,
+) {
+    let (got_status, headers, body) = response;
+    assert_eq!(body["error"], error, "body: {body}");
+    assert_eq!(got_status.as_u16(), status, "body: {body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    assert_eq!(headers["cache-control"], "no-store");
+}
