@@ -1,5 +1,4 @@
-//! Verify Okta access tokens (JWT/JWKS), protect tower/axum services (RFC 6750,
-//! RFC 9728), and obtain tokens from Okta.
+#![doc = include_str!("../README.md")]
 
 mod error;
 
