@@ -233,17 +233,17 @@ impl CompiledPolicy {
             ctx
         });
 
-        // 1. Deny rules, in order. A failing deny rule denies (fail closed),
-        //    except while listing when it reads arguments (decided at call time).
+        // 1. Deny rules, in order. A failing deny rule denies (fail closed).
+        //    While listing, deny rules that read arguments are skipped (they
+        //    are decided at call time, when there are arguments).
         if let Some(ctx) = &ctx {
             for r in self.rules.iter().filter(|r| matches!(r.kind, Kind::Deny)) {
-                if !r.applies(method) {
+                if !r.applies(method) || (listing && r.cel.uses_arguments) {
                     continue;
                 }
                 match r.cel.eval(ctx) {
                     Eval::True => return Outcome::DenyRule(r),
                     Eval::False => {}
-                    Eval::Error(_) if listing && r.cel.uses_arguments => {}
                     Eval::Error(e) => {
                         errors.push(format!("rule '{}': {e}", r.name));
                         return Outcome::DenyRule(r);

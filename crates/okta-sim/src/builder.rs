@@ -288,15 +288,23 @@ fn validate_server_id(id: &str) -> Result<(), Error> {
 fn generate_keys(count: usize) -> Result<Vec<SigningKey>, Error> {
     let half = count / 2;
     std::thread::scope(|scope| {
-        let helper = scope.spawn(move || {
-            (0..half)
-                .map(|_| SigningKey::generate())
-                .collect::<Result<Vec<_>, _>>()
-        });
+        let helper = std::thread::Builder::new()
+            .name("okta-sim-keygen".to_owned())
+            .spawn_scoped(scope, move || {
+                (0..half)
+                    .map(|_| SigningKey::generate())
+                    .collect::<Result<Vec<_>, _>>()
+            });
         let mut mine = (half..count)
             .map(|_| SigningKey::generate())
             .collect::<Result<Vec<_>, _>>()?;
-        let theirs = helper.join().map_err(|_| Error::KeyGeneration)??;
+        let theirs = match helper {
+            Ok(handle) => handle.join().map_err(|_| Error::KeyGeneration)??,
+            // No second thread available: generate the rest here.
+            Err(_) => (0..half)
+                .map(|_| SigningKey::generate())
+                .collect::<Result<Vec<_>, _>>()?,
+        };
         mine.extend(theirs);
         Ok(mine)
     })

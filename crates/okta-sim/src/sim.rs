@@ -24,12 +24,14 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Dropping the handle stops the server (open connections finish their current request);
 /// [`OktaSim::shutdown`] does the same and waits for it.
 ///
-/// ```no_run
-/// # async fn demo() -> Result<(), okta_sim::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), okta_sim::Error> {
 /// use okta_sim::{AccessTokenSpec, OktaSim, SimUser};
 /// let sim = OktaSim::builder().user(SimUser::new("alice", "pw")).start().await?;
 /// let token = sim.mint_access_token("default", AccessTokenSpec::for_user("alice"))?;
-/// println!("{} {}", sim.jwks_uri("default"), token.len());
+/// assert!(sim.jwks_uri("default").ends_with("/oauth2/default/v1/keys"));
+/// assert_eq!(token.split('.').count(), 3);
 /// sim.shutdown().await;
 /// # Ok(()) }
 /// ```

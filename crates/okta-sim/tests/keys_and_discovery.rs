@@ -473,3 +473,36 @@ async fn default_server_always_exists_and_shutdown_stops_serving() {
         "server still answering after shutdown"
     );
 }
+
+#[tokio::test]
+async fn public_base_url_is_advertised_and_listen_is_honoured() {
+    let sim = OktaSim::builder()
+        .listen("0.0.0.0:0".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    assert!(
+        sim.base_url().starts_with("http://127.0.0.1:"),
+        "{}",
+        sim.base_url()
+    );
+    assert!(sim.local_addr().ip().is_unspecified());
+
+    let proxied = OktaSim::builder()
+        .public_base_url("https://okta.example.test/")
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(proxied.base_url(), "https://okta.example.test");
+    let url = format!(
+        "http://{}/oauth2/default/.well-known/openid-configuration",
+        proxied.local_addr()
+    );
+    let (status, _, body) = get_json(&url).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["issuer"], "https://okta.example.test/oauth2/default");
+    assert_eq!(
+        body["jwks_uri"],
+        "https://okta.example.test/oauth2/default/v1/keys"
+    );
+}
