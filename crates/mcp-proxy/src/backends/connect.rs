@@ -1,0 +1,84 @@
+//! Opening one connection to a backend: a child process (stdio, demo) or a
+//! streamable-HTTP client.
+
+use std::process::Stdio;
+
+use rmcp::ServiceExt;
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use super::client::BackendClient;
+use crate::config::{BackendConfig, TransportConfig};
+
+/// A live connection plus the child's process id, when there is a child.
+pub(crate) struct Connection {
+    pub(crate) service: RunningService<RoleClient, BackendClient>,
+    pub(crate) pid: Option<u32>,
+}
+
+/// Connects (spawning the child if any) and runs the MCP handshake.
+pub(crate) async fn connect(
+    config: &BackendConfig,
+    client: BackendClient,
+) -> Result<Connection, String> {
+    match &config.transport {
+        TransportConfig::Stdio(stdio) => {
+            let mut command = tokio::process::Command::new(&stdio.command);
+            command.args(&stdio.args).envs(&stdio.env);
+            if let Some(cwd) = &stdio.cwd {
+                command.current_dir(cwd);
+            }
+            spawn(config, command, client).await
+        }
+        TransportConfig::Demo(name) => {
+            let exe = std::env::current_exe()
+                .map_err(|e| format!("cannot find the mcp-proxy executable: {e}"))?;
+            let mut command = tokio::process::Command::new(exe);
+            command.args(["demo-server", name.as_str()]);
+            spawn(config, command, client).await
+        }
+        TransportConfig::Http(http) => {
+            let transport = StreamableHttpClientTransport::from_uri(http.url.as_str());
+            let service = client
+                .serve(transport)
+                .await
+                .map_err(|e| format!("MCP handshake with {} failed: {e}", http.url))?;
+            Ok(Connection { service, pid: None })
+        }
+    }
+}
+
+async fn spawn(
+    config: &BackendConfig,
+    mut command: tokio::process::Command,
+    client: BackendClient,
+) -> Result<Connection, String> {
+    // The child must not inherit the gateway's stdin (it is the MCP channel)
+    // and dies with the gateway.
+    command.kill_on_drop(true);
+    let program = command
+        .as_std()
+        .get_program()
+        .to_string_lossy()
+        .into_owned();
+    let (transport, stderr) = TokioChildProcess::builder(command)
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+    let pid = transport.id();
+    if let Some(stderr) = stderr {
+        let name = config.name.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                tracing::info!(backend = %name, "stderr: {line}");
+            }
+        });
+    }
+    let service = client
+        .serve(transport)
+        .await
+        .map_err(|e| format!("MCP handshake with `{program}` failed: {e}"))?;
+    Ok(Connection { service, pid })
+}

@@ -1,0 +1,258 @@
+//! The running gateway: backends, the aggregate catalog kept up to date, and
+//! the HTTP front (`/mcp`, `/healthz`, `/readyz`, RFC 9728 metadata).
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rmcp::Peer;
+use rmcp::service::RoleServer;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::aggregate::{self, Catalog};
+use crate::auth::{self, FrontAuth};
+use crate::backends::{BackendStatus, Backends};
+use crate::config::GatewayConfig;
+use crate::error::ProxyError;
+use crate::front::GatewayHandler;
+use crate::parse_error::parse_error_is_bad_request;
+
+/// Shared state behind every front session.
+pub(crate) struct Inner {
+    pub(crate) config: GatewayConfig,
+    pub(crate) backends: Backends,
+    catalog: RwLock<Arc<Catalog>>,
+    peers: Mutex<Vec<Peer<RoleServer>>>,
+    auth: Option<FrontAuth>,
+    stop_sessions: Box<dyn Fn() + Send + Sync>,
+    http: StreamableHttpServerConfig,
+}
+
+impl Inner {
+    /// The current catalog snapshot.
+    pub(crate) fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .map(|c| Arc::clone(&c))
+            .unwrap_or_default()
+    }
+
+    /// Remembers a connected client so it hears about list changes.
+    pub(crate) fn register_peer(&self, peer: Peer<RoleServer>) {
+        if let Ok(mut peers) = self.peers.lock() {
+            peers.retain(|p| !p.is_transport_closed());
+            peers.push(peer);
+        }
+    }
+
+    fn rebuild(&self) {
+        match aggregate::build(&self.backends.list, &self.config.separator, false) {
+            Ok(catalog) => {
+                if let Ok(mut slot) = self.catalog.write() {
+                    *slot = Arc::new(catalog);
+                }
+            }
+            Err(e) => tracing::error!("rebuilding the catalog failed: {e}"),
+        }
+    }
+
+    async fn notify_list_changed(&self) {
+        let peers: Vec<_> = match self.peers.lock() {
+            Ok(mut peers) => {
+                peers.retain(|p| !p.is_transport_closed());
+                peers.clone()
+            }
+            Err(_) => return,
+        };
+        for peer in peers {
+            let _ = peer.notify_tool_list_changed().await;
+            let _ = peer.notify_prompt_list_changed().await;
+            let _ = peer.notify_resource_list_changed().await;
+        }
+    }
+}
+
+/// A started gateway. Build one with [`Gateway::start`], serve it with
+/// [`Gateway::serve`] (or mount [`Gateway::router`] yourself).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), mcp_proxy::ProxyError> {
+/// use mcp_proxy::{Gateway, config::GatewayConfig};
+/// let config = GatewayConfig::load("gateway.yaml".as_ref())?;
+/// let gateway = Gateway::start(config).await?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await.unwrap();
+/// gateway.serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("backends", &self.inner.backends.status())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Starts every backend, waits for each one's first connection attempt,
+    /// and builds the catalog. A name collision among the backends that came
+    /// up is an error (the backends are stopped again); a backend that did not
+    /// come up is retried in the background.
+    pub async fn start(config: GatewayConfig) -> Result<Self, ProxyError> {
+        let resource = config
+            .auth
+            .as_ref()
+            .and_then(|a| a.resource.clone())
+            .unwrap_or_else(|| format!("http://{}{}", config.listen, config.path));
+        let auth = match &config.auth {
+            Some(auth_config) => Some(auth::build(auth_config, &resource).await?),
+            None => None,
+        };
+        let backends = Backends::start(&config.backends);
+        backends.first_attempts().await;
+        let catalog = match aggregate::build(&backends.list, &config.separator, true) {
+            Ok(catalog) => catalog,
+            Err(e) => {
+                backends.shutdown().await;
+                return Err(e);
+            }
+        };
+        let mut http = StreamableHttpServerConfig::default()
+            .with_max_request_body_bytes(config.max_body_bytes)
+            .with_sse_keep_alive(Some(std::time::Duration::from_secs(15)));
+        if let Some(hosts) = &config.allowed_hosts {
+            http = http.with_allowed_hosts(hosts.iter().cloned());
+        }
+        http = if config.allowed_origins.is_empty() {
+            http.enforce_origin_validation()
+        } else {
+            http.with_allowed_origins(config.allowed_origins.iter().cloned())
+        };
+        let token = http.cancellation_token.clone();
+        let inner = Arc::new(Inner {
+            config,
+            catalog: RwLock::new(Arc::new(catalog)),
+            peers: Mutex::new(Vec::new()),
+            auth,
+            stop_sessions: Box::new(move || token.cancel()),
+            http,
+            backends,
+        });
+        let watcher = Arc::downgrade(&inner);
+        let mut changes = inner.backends.subscribe();
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                let Some(inner) = watcher.upgrade() else {
+                    break;
+                };
+                inner.rebuild();
+                inner.notify_list_changed().await;
+            }
+        });
+        Ok(Gateway { inner })
+    }
+
+    /// The HTTP routes: the MCP endpoint (behind okta-auth when configured),
+    /// the RFC 9728 metadata, `/healthz` and `/readyz`.
+    pub fn router(&self) -> Result<Router, ProxyError> {
+        let inner = Arc::clone(&self.inner);
+        let factory = move || {
+            Ok(GatewayHandler {
+                inner: Arc::clone(&inner),
+            })
+        };
+        let mcp = StreamableHttpService::new(
+            factory,
+            Arc::new(LocalSessionManager::default()),
+            self.inner.http.clone(),
+        );
+        let mut mcp_router = Router::new()
+            .route_service(&self.inner.config.path, mcp)
+            .layer(axum::middleware::from_fn(parse_error_is_bad_request));
+        let mut router = Router::new();
+        if let Some(auth) = &self.inner.auth {
+            mcp_router = mcp_router.layer(auth.layer.clone());
+            router = router.merge(auth.metadata.router()?);
+        }
+        let ready = Arc::clone(&self.inner);
+        Ok(router
+            .merge(mcp_router)
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/readyz", get(move || readyz(Arc::clone(&ready)))))
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then stops sessions,
+    /// lets in-flight requests finish and stops the backends.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ProxyError> {
+        let router = self.router()?;
+        let inner = Arc::clone(&self.inner);
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing sessions, then backends");
+            (inner.stop_sessions)();
+        };
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(signal)
+            .await
+            .map_err(|source| ProxyError::Io {
+                context: "serving HTTP".into(),
+                source,
+            });
+        self.shutdown().await;
+        result
+    }
+
+    /// Stops every backend (children end) and closes client sessions.
+    pub async fn shutdown(&self) {
+        (self.inner.stop_sessions)();
+        self.inner.backends.shutdown().await;
+    }
+
+    /// Health of each backend, in config order.
+    pub fn backend_status(&self) -> Vec<BackendStatus> {
+        self.inner.backends.status()
+    }
+
+    /// Exposed tool names, in catalog order.
+    pub fn tool_names(&self) -> Vec<String> {
+        self.inner
+            .catalog()
+            .tools
+            .iter()
+            .map(|t| t.name.to_string())
+            .collect()
+    }
+}
+
+async fn readyz(inner: Arc<Inner>) -> Response {
+    let backends = inner.backends.status();
+    let any_up = backends.iter().any(|b| b.state == "up");
+    let keys = inner.auth.as_ref().map(|a| !a.jwks.kids().is_empty());
+    let ready = any_up && keys.unwrap_or(true);
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "ready": ready,
+        "config": "loaded",
+        "jwks": match keys { Some(true) => "available", Some(false) => "unavailable", None => "not configured" },
+        "backends": backends,
+    });
+    (status, axum::Json(body)).into_response()
+}

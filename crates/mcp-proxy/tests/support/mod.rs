@@ -1,0 +1,94 @@
+//! Shared helpers of the integration tests: start a gateway on a random
+//! loopback port and talk to it with the rmcp client.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use mcp_proxy::Gateway;
+use mcp_proxy::config::GatewayConfig;
+use rmcp::ServiceExt;
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+
+/// The mcp-proxy binary cargo built for these tests.
+pub const EXE: &str = env!("CARGO_BIN_EXE_mcp-proxy");
+
+/// A backend entry running one demo server as a stdio child of the real binary.
+pub fn demo_stdio(name: &str, demo: &str) -> String {
+    format!(
+        "  - name: {name}\n    backoff_initial: 50ms\n    stdio:\n      command: \"{EXE}\"\n      args: [demo-server, {demo}]\n"
+    )
+}
+
+/// A running gateway and its URL.
+pub struct Running {
+    pub gateway: Gateway,
+    pub base: String,
+    pub mcp: String,
+    task: tokio::task::JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Running {
+    pub async fn start(yaml: &str) -> Running {
+        let config = GatewayConfig::from_yaml_str(yaml, "test.yaml").unwrap();
+        Self::start_config(config).await
+    }
+
+    pub async fn start_config(config: GatewayConfig) -> Running {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let path = config.path.clone();
+        let gateway = Gateway::start(config).await.unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = gateway.clone();
+        let task = tokio::spawn(async move {
+            serving
+                .serve(listener, async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+        Running {
+            gateway,
+            base: format!("http://{addr}"),
+            mcp: format!("http://{addr}{path}"),
+            task,
+            stop: Some(stop),
+        }
+    }
+
+    /// An rmcp client connected to the gateway's MCP endpoint.
+    pub async fn client(&self) -> RunningService<RoleClient, ()> {
+        ().serve(StreamableHttpClientTransport::from_uri(self.mcp.as_str()))
+            .await
+            .unwrap()
+    }
+
+    /// Waits (bounded) until `check` holds for the backend status list.
+    pub async fn wait_for(&self, what: &str, check: impl Fn(&[mcp_proxy::BackendStatus]) -> bool) {
+        for _ in 0..200 {
+            if check(&self.gateway.backend_status()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "timed out waiting for {what}: {:?}",
+            self.gateway.backend_status()
+        );
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.task).await;
+    }
+}
+
+/// Arguments object from JSON.
+pub fn args(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    value.as_object().cloned().unwrap()
+}
