@@ -117,7 +117,7 @@ fn layer(c: &mut Criterion) {
     group.bench_function("bare_service", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let resp = bare.clone().oneshot(request()).await.unwrap();
+                let resp = bare.oneshot(request()).await.unwrap();
                 black_box(resp.into_body().collect().await.unwrap().to_bytes())
             })
         })
