@@ -194,6 +194,7 @@ impl OktaSimBuilder {
             replay: Mutex::new(ReplayStore::default()),
             refresh_tokens: Mutex::new(RefreshStore::default()),
             jwks_max_age: self.jwks_max_age,
+            cross_app: crate::grants::CrossAppState::default(),
         });
         Ok(OktaSim::serve(state, listener, local_addr))
     }

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+mod cross_app;
+
 use crate::builder::OktaSimBuilder;
 use crate::config::{AuthServerId, KeyRotation, SimUser};
 use crate::error::Error;

@@ -33,6 +33,7 @@ pub(crate) struct SimState {
     pub(crate) replay: Mutex<ReplayStore>,
     pub(crate) refresh_tokens: Mutex<RefreshStore>,
     pub(crate) jwks_max_age: Duration,
+    pub(crate) cross_app: crate::grants::CrossAppState,
 }
 
 impl SimState {

@@ -32,6 +32,12 @@ pub enum GrantType {
     Password,
     /// `refresh_token` (RFC 6749 §6).
     RefreshToken,
+    /// `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693), org server: a user's ID
+    /// token becomes an ID-JAG for a managed connection (cross-app access).
+    TokenExchange,
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523), custom servers: an ID-JAG
+    /// from the org server becomes an access token.
+    JwtBearer,
 }
 
 impl GrantType {
@@ -41,6 +47,8 @@ impl GrantType {
             Self::ClientCredentials => "client_credentials",
             Self::Password => "password",
             Self::RefreshToken => "refresh_token",
+            Self::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
+            Self::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
         }
     }
 
@@ -50,6 +58,8 @@ impl GrantType {
             "client_credentials" => Some(Self::ClientCredentials),
             "password" => Some(Self::Password),
             "refresh_token" => Some(Self::RefreshToken),
+            "urn:ietf:params:oauth:grant-type:token-exchange" => Some(Self::TokenExchange),
+            "urn:ietf:params:oauth:grant-type:jwt-bearer" => Some(Self::JwtBearer),
             _ => None,
         }
     }

@@ -3,12 +3,18 @@
 //! in [`dispatch`].
 
 mod client_credentials;
+mod cross_app;
+mod jwt_bearer;
 mod password;
 mod refresh;
 mod response;
 mod scopes;
+mod token_exchange;
 
+pub(crate) use cross_app::CrossAppState;
 pub(crate) use response::TokenResponse;
+
+use axum::response::{IntoResponse, Response};
 
 use http::HeaderMap;
 
@@ -19,13 +25,18 @@ use crate::http::errors::OAuthError;
 use crate::state::{ServerState, SimState};
 
 /// Grants the org server implements.
-const ORG_GRANTS: [GrantType; 2] = [GrantType::Password, GrantType::RefreshToken];
+const ORG_GRANTS: [GrantType; 3] = [
+    GrantType::Password,
+    GrantType::RefreshToken,
+    GrantType::TokenExchange,
+];
 
 /// Grants custom servers implement.
-const CUSTOM_GRANTS: [GrantType; 3] = [
+const CUSTOM_GRANTS: [GrantType; 4] = [
     GrantType::ClientCredentials,
     GrantType::Password,
     GrantType::RefreshToken,
+    GrantType::JwtBearer,
 ];
 
 /// The grant types `server` accepts at its token endpoint.
@@ -39,12 +50,12 @@ pub(crate) fn supported(server: &ServerState) -> &'static [GrantType] {
 
 /// Handles a parsed token request: grant type, client authentication, grant permission,
 /// then the grant itself.
-pub(crate) fn dispatch(
+pub(crate) async fn dispatch(
     state: &SimState,
     server: &ServerState,
     headers: &HeaderMap,
     form: &TokenForm,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<Response, OAuthError> {
     let supported = supported(server);
     let names = || {
         supported
@@ -90,19 +101,24 @@ pub(crate) fn dispatch(
         grant = grant.as_str(),
         "okta-sim token request authenticated"
     );
-    run(grant, state, server, &client, form)
+    run(grant, state, server, &client, form).await
 }
 
-fn run(
+async fn run(
     grant: GrantType,
     state: &SimState,
     server: &ServerState,
     client: &AuthenticatedClient<'_>,
     form: &TokenForm,
-) -> Result<TokenResponse, OAuthError> {
-    match grant {
+) -> Result<Response, OAuthError> {
+    let response = match grant {
         GrantType::ClientCredentials => client_credentials::grant(server, client, form),
         GrantType::Password => password::grant(state, server, client, form),
         GrantType::RefreshToken => refresh::grant(state, server, client, form),
-    }
+        GrantType::TokenExchange => {
+            return token_exchange::grant(state, server, client, form).await;
+        }
+        GrantType::JwtBearer => return jwt_bearer::grant(state, server, client, form).await,
+    };
+    response.map(IntoResponse::into_response)
 }

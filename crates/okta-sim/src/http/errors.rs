@@ -13,6 +13,8 @@ pub(crate) struct OAuthError {
     code: &'static str,
     description: String,
     basic_challenge: bool,
+    /// Sent as `interaction_uri` (cross-app access consent).
+    interaction_uri: Option<String>,
 }
 
 impl OAuthError {
@@ -22,7 +24,23 @@ impl OAuthError {
             code,
             description: description.into(),
             basic_challenge: false,
+            interaction_uri: None,
         }
+    }
+
+    /// `invalid_target` (RFC 8693 §2.2.2): the audience or resource is not acceptable.
+    pub(crate) fn invalid_target(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_target", description)
+    }
+
+    /// `interaction_required`: the user must visit `interaction_uri` (e.g. to consent).
+    pub(crate) fn interaction_required(
+        description: impl Into<String>,
+        interaction_uri: impl Into<String>,
+    ) -> Self {
+        let mut error = Self::new(StatusCode::BAD_REQUEST, "interaction_required", description);
+        error.interaction_uri = Some(interaction_uri.into());
+        error
     }
 
     pub(crate) fn invalid_request(description: impl Into<String>) -> Self {
@@ -90,7 +108,10 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": self.code, "error_description": self.description });
+        let mut body = json!({ "error": self.code, "error_description": self.description });
+        if let Some(uri) = &self.interaction_uri {
+            body["interaction_uri"] = json!(uri);
+        }
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

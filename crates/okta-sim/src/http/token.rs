@@ -21,7 +21,7 @@ pub(crate) async fn org_token(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    token(&state, &state.org, &headers, body)
+    token(&state, &state.org, &headers, body).await
 }
 
 pub(crate) async fn custom_token(
@@ -31,21 +31,23 @@ pub(crate) async fn custom_token(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     match state.server(&AuthServerId::Custom(id.clone())) {
-        Some(server) => token(&state, server, &headers, body),
+        Some(server) => token(&state, server, &headers, body).await,
         None => unknown_auth_server(&id),
     }
 }
 
-fn token(
+async fn token(
     state: &SimState,
     server: &ServerState,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let result =
-        parse(headers, body).and_then(|form| grants::dispatch(state, server, headers, &form));
+    let result = match parse(headers, body) {
+        Ok(form) => grants::dispatch(state, server, headers, &form).await,
+        Err(error) => Err(error),
+    };
     match result {
-        Ok(response) => response.into_response(),
+        Ok(response) => response,
         Err(error) => {
             tracing::debug!(error = error.code(), "okta-sim token request refused");
             error.into_response()
