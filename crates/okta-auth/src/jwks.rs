@@ -84,7 +84,7 @@ impl JwksCacheBuilder {
     }
 
     /// The HTTP client for discovery and key fetches. The default has a
-    /// 10-second timeout.
+    /// 10-second timeout and follows no redirects.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -160,6 +160,8 @@ impl JwksCacheBuilder {
             Some(client) => client,
             None => reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
+                // Keys come from the configured URL only, never from wherever it redirects.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| Error::Config(format!("cannot build HTTP client: {e}")))?,
         };
