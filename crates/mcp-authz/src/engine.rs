@@ -194,7 +194,7 @@ impl CompiledPolicy {
     /// Decides with full detail.
     pub(crate) fn decide(&self, identity: &Identity, request: &Request<'_>) -> Decision {
         let mut errors = Vec::new();
-        let outcome = self.evaluate(identity, request, &mut errors);
+        let outcome = self.evaluate(identity, request, false, &mut errors);
         self.to_decision(outcome, errors)
     }
 
@@ -202,7 +202,7 @@ impl CompiledPolicy {
     /// that read arguments cannot deny and count as allowing if they fail.
     pub(crate) fn visible(&self, identity: &Identity, request: &Request<'_>) -> bool {
         let mut errors = Vec::new();
-        let outcome = self.evaluate(identity, request, &mut errors);
+        let outcome = self.evaluate(identity, request, true, &mut errors);
         self.is_allowed(&outcome)
     }
 
@@ -220,9 +220,9 @@ impl CompiledPolicy {
         &'p self,
         identity: &Identity,
         request: &Request<'_>,
+        listing: bool,
         errors: &mut Vec<String>,
     ) -> Outcome<'p> {
-        let listing = request.arguments.is_none();
         let method = request.method;
         let item = is_item_method(method);
         let has_rules = self.rules.iter().any(|r| r.applies(method));

@@ -32,8 +32,9 @@ pub struct Request<'a> {
     pub name: &'a str,
     /// The backend serving the item (`tool.server`), if known.
     pub server: Option<&'a str>,
-    /// The call's arguments. `None` while listing: rules that read arguments
-    /// are then undecided (see the evaluation order in the crate docs).
+    /// The call's arguments; `None` reads as an empty map (`tool.arguments == {}`).
+    /// [`Authorizer::decide`](crate::Authorizer::decide) always enforces rules
+    /// that read arguments; only list filtering skips them.
     pub arguments: Option<&'a Map<String, Value>>,
     /// The HTTP request headers (`request.headers` in CEL).
     pub headers: Option<&'a HeaderMap>,

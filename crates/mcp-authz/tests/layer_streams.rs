@@ -163,9 +163,17 @@ async fn sse_events_are_reframed_and_streamed_one_by_one() {
     // The upstream is still open: the filtered event arrived on its own.
     assert!(acc.starts_with(untouched), "{acc:?}");
     let event = &acc[untouched.len()..];
+    // Framing kept (id, event; CRLF normalised), one data line with the filtered list.
+    let (head, data) = event.split_once("data: ").unwrap();
+    assert_eq!(head, "id: 7\nevent: message\n");
+    assert!(
+        data.ends_with("}\n\n") && !data.trim_end().contains('\n'),
+        "{data:?}"
+    );
+    let v: Value = serde_json::from_str(data.trim_end()).unwrap();
     assert_eq!(
-        event,
-        "id: 7\nevent: message\ndata: {\"id\":1,\"jsonrpc\":\"2.0\",\"result\":{\"tools\":[{\"name\":\"list_a\"}]}}\n\n"
+        v,
+        json!({"jsonrpc": "2.0", "id": 1, "result": {"tools": [{"name": "list_a"}]}})
     );
     // Later events (another id, a notification) pass byte for byte.
     let later = "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"tools\":[]}}\n\n";

@@ -165,9 +165,15 @@ fn seed001_seniors_push_anywhere_but_main_juniors_not_at_all() {
             assert_eq!(d.rule.as_deref(), Some("group:Junior Engineers"));
         }
     }
-    // No branch argument: the deny rule cannot rule out main, so it denies.
+    // No branch argument: the deny rule cannot rule out main, so it denies,
+    // also when the caller of `decide` forgot to pass arguments at all.
     let none = serde_json::Map::new();
     let d = authz.decide(&senior, &call("github", "push_to_branch", &none));
+    assert!(!d.allowed, "{d:?}");
+    let d = authz.decide(
+        &senior,
+        &Request::call_tool("push_to_branch").server("github"),
+    );
     assert!(!d.allowed, "{d:?}");
 }
 
@@ -417,5 +423,33 @@ fn tool_names_with_odd_content_are_matched_literally() {
             "{:?}",
             name.chars().take(40).collect::<String>()
         );
+    }
+}
+
+/// Every policy in docs/policies.md (YAML blocks starting with `# mcp-authz`)
+/// compiles, and the CEL variable reference there lists what the code knows.
+#[test]
+fn docs_policies_compile_and_list_every_variable() {
+    let doc = std::fs::read_to_string(format!(
+        "{}/../../docs/policies.md",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let mut compiled = 0;
+    for block in doc.split("```yaml\n").skip(1) {
+        let block = block.split("```").next().unwrap();
+        if !block.starts_with("# mcp-authz") {
+            continue;
+        }
+        let policy = Policy::from_yaml(block).unwrap();
+        if policy.cedar.is_some() && cfg!(not(feature = "cedar")) {
+            continue;
+        }
+        Authorizer::new(policy).unwrap_or_else(|e| panic!("{e}\n{block}"));
+        compiled += 1;
+    }
+    assert!(compiled >= 5, "{compiled}");
+    for var in mcp_authz::known_variables().split(", ") {
+        assert!(doc.contains(&format!("`{var}")), "{var} missing from docs");
     }
 }
