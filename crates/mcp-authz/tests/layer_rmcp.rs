@@ -252,6 +252,21 @@ async fn bad_input_is_answered_by_the_layer() {
         (s, m["error"]["code"].clone()),
         (200, json!(INVALID_PARAMS))
     );
+    // Mcp-Method / Mcp-Name headers that contradict the body.
+    for (name, value) in [("mcp-method", "tools/list"), ("mcp-name", "list_channels")] {
+        let resp = h
+            .client
+            .post(&h.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("x-test-claims", &id)
+            .header(name, value)
+            .body(call(13, "delete_channel"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{name}");
+    }
     // Over the limit: 413.
     let huge = call(11, &"a".repeat(70 * 1024));
     let resp = h.post(Some(&id), &huge).await;

@@ -188,6 +188,10 @@ where
                     return Ok(json_response(StatusCode::BAD_REQUEST, &err));
                 }
                 Message::Request { id, method, params } => {
+                    if let Err(why) = headers_match_body(&head.headers, method, params) {
+                        let err = jsonrpc::error(Some(id), jsonrpc::INVALID_REQUEST, why, None);
+                        return Ok(json_response(StatusCode::BAD_REQUEST, &err));
+                    }
                     judge(&shared, &identity, &head.headers, id, method, params)
                 }
             };
@@ -208,6 +212,32 @@ where
             batch(inner, &shared, &identity, &head, items, filterer()).await
         }
     }
+}
+
+/// SEP-2243 `Mcp-Method` / `Mcp-Name` headers must say what the body says:
+/// the layer judges the body, and nothing downstream may route by a header
+/// that names another tool.
+fn headers_match_body(
+    headers: &HeaderMap,
+    method: &str,
+    params: Option<&Value>,
+) -> Result<(), &'static str> {
+    let mut methods = headers.get_all("mcp-method").iter();
+    if let Some(h) = methods.next()
+        && (h.as_bytes() != method.as_bytes() || methods.next().is_some())
+    {
+        return Err("the Mcp-Method header does not match the body's method");
+    }
+    let mut names = headers.get_all("mcp-name").iter();
+    if let Some(h) = names.next() {
+        let body_name = params
+            .and_then(|p| p.get("name").or_else(|| p.get("uri")))
+            .and_then(Value::as_str);
+        if Some(h.as_bytes()) != body_name.map(str::as_bytes) || names.next().is_some() {
+            return Err("the Mcp-Name header does not match the body's name");
+        }
+    }
+    Ok(())
 }
 
 fn into_request(head: Head, bytes: Bytes) -> http::Request<Full<Bytes>> {
