@@ -259,4 +259,33 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(ok, "the watcher reloaded the changed file");
     }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn sighup_reloads() {
+        let dir = std::env::temp_dir().join(format!("mcp-authz-hup-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("policy.json");
+        std::fs::write(&path, r#"{"default": "deny"}"#).unwrap();
+        let authz = Authorizer::from_file(&path).unwrap();
+        let task = authz.spawn_reload_on_sighup().unwrap();
+        std::fs::write(&path, r#"{"default": "allow"}"#).unwrap();
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &std::process::id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let id = Identity::new("s", Vec::<String>::new(), Vec::<String>::new());
+        let mut ok = false;
+        for _ in 0..300 {
+            if authz.decide(&id, &Request::call_tool("x")).allowed {
+                ok = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        task.abort();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(ok, "SIGHUP reloaded the policy");
+    }
 }
