@@ -10,6 +10,9 @@ use crate::error::ProxyError;
 pub fn check_config(path: &Path) -> Result<Vec<String>, ProxyError> {
     let config = GatewayConfig::load(path)?;
     let mut lines = Vec::new();
+    if config.authorizer()?.is_some() {
+        lines.push("policy: compiles".to_owned());
+    }
     for (i, backend) in config.backends.iter().enumerate() {
         let line = match &backend.transport {
             TransportConfig::Stdio(stdio) => {

@@ -12,9 +12,16 @@ pub struct Cli {
     /// Gateway config file (YAML).
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
-    /// Override the config's listen address.
+    /// Override the listen address (default 127.0.0.1:8080).
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+    /// Run everything locally: an embedded Okta simulator, the demo servers and
+    /// seed 001's policy (with --config: that file's backends and policy).
+    #[arg(long)]
+    pub dev: bool,
+    /// Where the dev identity provider listens (default 127.0.0.1:8081).
+    #[arg(long, requires = "dev")]
+    pub dev_idp_listen: Option<SocketAddr>,
     /// What to do (default: run the gateway).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -28,6 +35,30 @@ pub enum Command {
         /// Which demo server.
         name: String,
     },
-    /// Validate a config file (schema, values, backend commands) without serving.
+    /// Validate a config file (schema, values, policy, backend commands) without serving.
     Check,
+    /// Helpers for dev mode.
+    Dev {
+        /// What to do.
+        #[command(subcommand)]
+        command: DevCommand,
+    },
+}
+
+/// `mcp-proxy dev …`.
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Print an access token for a dev user, from the identity provider of a
+    /// running `mcp-proxy --dev`.
+    Token {
+        /// alice, bob or carol.
+        #[arg(long)]
+        user: String,
+        /// Base URL of the dev identity provider.
+        #[arg(long, default_value = "http://127.0.0.1:8081")]
+        idp: String,
+        /// Scopes to ask for.
+        #[arg(long, default_value = "mcp:read mcp:write")]
+        scope: String,
+    },
 }

@@ -40,6 +40,9 @@ pub enum ProxyError {
     /// Two backends expose the same aggregated name.
     #[error(transparent)]
     NameCollision(Box<Collision>),
+    /// The authorization policy does not load or compile.
+    #[error("policy: {0}")]
+    Policy(String),
     /// A backend could not be started or connected.
     #[error("backend `{backend}`: {message}")]
     Backend {

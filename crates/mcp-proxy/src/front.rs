@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ErrorCode, GetPromptRequestParams, GetPromptResponse,
-    Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult,
+    Implementation, JsonObject, ListPromptsResult, ListResourcesResult, ListToolsResult,
     PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
     ServerConfig,
 };
@@ -16,14 +16,19 @@ use rmcp::service::{NotificationContext, RequestContext, RoleServer, ServiceErro
 use rmcp::{ErrorData as McpError, ServerHandler};
 use serde_json::json;
 
-use crate::aggregate::Route;
+use mcp_authz::{PROMPTS_GET, RESOURCES_READ, Request, TOOLS_CALL};
+
+use crate::aggregate::{Catalog, Route};
 use crate::backends::{Backend, Live};
 use crate::gateway::Inner;
+use crate::identity::{anonymous, identity_of};
 
 /// Gateway-specific JSON-RPC error code: the owning backend is down or failed.
-pub const BACKEND_UNAVAILABLE: i32 = -32001;
+pub const BACKEND_UNAVAILABLE: i32 = -32010;
 /// Gateway-specific JSON-RPC error code: the backend did not answer in time.
-pub const BACKEND_TIMEOUT: i32 = -32002;
+pub const BACKEND_TIMEOUT: i32 = -32011;
+/// JSON-RPC error code of a request the policy denied (as mcp-authz's layer uses).
+pub const FORBIDDEN: i32 = -32003;
 
 /// The front MCP server; one clone per client session.
 #[derive(Clone)]
@@ -82,12 +87,86 @@ impl GatewayHandler {
         Ok((backend, live, route))
     }
 
+    /// Decides one call against the policy (when there is one).
+    fn authorize(
+        &self,
+        context: &RequestContext<RoleServer>,
+        method: &str,
+        exposed: &str,
+        backend: &Backend,
+        original: &str,
+        arguments: Option<&JsonObject>,
+    ) -> Result<(), McpError> {
+        let Some(authz) = &self.inner.authz else {
+            return Ok(());
+        };
+        let identity = caller(context);
+        let mut request = Request::new(method, original).server(&backend.config.name);
+        if let Some(arguments) = arguments {
+            request = request.arguments(arguments);
+        }
+        let decision = authz.decide(&identity, &request);
+        if decision.allowed {
+            return Ok(());
+        }
+        Err(McpError::new(
+            ErrorCode(FORBIDDEN),
+            format!("`{exposed}` is not allowed: {}", decision.reason),
+            Some(json!({ "rule": decision.rule, "missing_scope": decision.missing_scope })),
+        ))
+    }
+
+    /// Keeps the catalog items the caller may use.
+    fn visible<T: Clone>(
+        &self,
+        context: &RequestContext<RoleServer>,
+        method: &str,
+        items: &[T],
+        key: impl Fn(&T) -> &str,
+        route: impl Fn(&Catalog, &str) -> Option<Route>,
+    ) -> Vec<T> {
+        let Some(authz) = &self.inner.authz else {
+            return items.to_vec();
+        };
+        let identity = caller(context);
+        let catalog = self.inner.catalog();
+        items
+            .iter()
+            .filter(|item| {
+                let Some(route) = route(&catalog, key(item)) else {
+                    return false;
+                };
+                let Some(backend) = self.inner.backends.list.get(route.backend) else {
+                    return false;
+                };
+                !authz
+                    .filter(
+                        &identity,
+                        method,
+                        Some(&backend.config.name),
+                        vec![route.original.as_str()],
+                    )
+                    .is_empty()
+            })
+            .cloned()
+            .collect()
+    }
+
     fn timeout(&self, backend: &Backend) -> Duration {
         backend
             .config
             .timeout
             .unwrap_or(self.inner.config.call_timeout)
     }
+}
+
+/// The caller of this request (anonymous without HTTP parts or token).
+fn caller(context: &RequestContext<RoleServer>) -> mcp_authz::Identity {
+    context
+        .extensions
+        .get::<http::request::Parts>()
+        .map(identity_of)
+        .unwrap_or_else(anonymous)
 }
 
 fn unavailable(backend: &Backend, item: &str) -> McpError {
@@ -153,20 +232,34 @@ impl ServerHandler for GatewayHandler {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(
-            self.inner.catalog().tools.clone(),
-        ))
+        let catalog = self.inner.catalog();
+        let tools = self.visible(
+            &context,
+            TOOLS_CALL,
+            &catalog.tools,
+            |t| &t.name,
+            |c, n| c.tool(n).cloned(),
+        );
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     async fn call_tool(
         &self,
         mut request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let exposed = request.name.to_string();
         let (backend, live, route) = self.route(Kind::Tool, &exposed)?;
+        self.authorize(
+            &context,
+            TOOLS_CALL,
+            &exposed,
+            &backend,
+            &route.original,
+            request.arguments.as_ref(),
+        )?;
         request.name = route.original.into();
         let timeout = self.timeout(&backend);
         forward(
@@ -181,20 +274,34 @@ impl ServerHandler for GatewayHandler {
     async fn list_prompts(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        Ok(ListPromptsResult::with_all_items(
-            self.inner.catalog().prompts.clone(),
-        ))
+        let catalog = self.inner.catalog();
+        let prompts = self.visible(
+            &context,
+            PROMPTS_GET,
+            &catalog.prompts,
+            |p| &p.name,
+            |c, n| c.prompt(n).cloned(),
+        );
+        Ok(ListPromptsResult::with_all_items(prompts))
     }
 
     async fn get_prompt(
         &self,
         mut request: GetPromptRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
         let exposed = request.name.clone();
         let (backend, live, route) = self.route(Kind::Prompt, &exposed)?;
+        self.authorize(
+            &context,
+            PROMPTS_GET,
+            &exposed,
+            &backend,
+            &route.original,
+            request.arguments.as_ref(),
+        )?;
         request.name = route.original;
         let timeout = self.timeout(&backend);
         forward(
@@ -209,20 +316,34 @@ impl ServerHandler for GatewayHandler {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        Ok(ListResourcesResult::with_all_items(
-            self.inner.catalog().resources.clone(),
-        ))
+        let catalog = self.inner.catalog();
+        let resources = self.visible(
+            &context,
+            RESOURCES_READ,
+            &catalog.resources,
+            |r| &r.uri,
+            |c, u| c.resource(u).cloned(),
+        );
+        Ok(ListResourcesResult::with_all_items(resources))
     }
 
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let uri = request.uri.clone();
-        let (backend, live, _route) = self.route(Kind::Resource, &uri)?;
+        let (backend, live, route) = self.route(Kind::Resource, &uri)?;
+        self.authorize(
+            &context,
+            RESOURCES_READ,
+            &uri,
+            &backend,
+            &route.original,
+            None,
+        )?;
         let timeout = self.timeout(&backend);
         forward(
             &backend,

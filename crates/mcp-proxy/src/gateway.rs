@@ -22,6 +22,7 @@ use crate::config::GatewayConfig;
 use crate::error::ProxyError;
 use crate::front::GatewayHandler;
 use crate::parse_error::parse_error_is_bad_request;
+use crate::step_up::step_up;
 
 /// Shared state behind every front session.
 pub(crate) struct Inner {
@@ -30,6 +31,7 @@ pub(crate) struct Inner {
     catalog: RwLock<Arc<Catalog>>,
     peers: Mutex<Vec<Peer<RoleServer>>>,
     auth: Option<FrontAuth>,
+    pub(crate) authz: Option<mcp_authz::Authorizer>,
     stop_sessions: Box<dyn Fn() + Send + Sync>,
     http: StreamableHttpServerConfig,
 }
@@ -41,6 +43,11 @@ impl Inner {
             .read()
             .map(|c| Arc::clone(&c))
             .unwrap_or_default()
+    }
+
+    /// Where the RFC 9728 metadata is served, when auth is configured.
+    pub(crate) fn resource_metadata_url(&self) -> Option<String> {
+        self.auth.as_ref()?.metadata.metadata_url().ok()
     }
 
     /// Remembers a connected client so it hears about list changes.
@@ -118,6 +125,7 @@ impl Gateway {
             Some(auth_config) => Some(auth::build(auth_config, &resource).await?),
             None => None,
         };
+        let authz = config.authorizer()?;
         let backends = Backends::start(&config.backends);
         backends.first_attempts().await;
         let catalog = match aggregate::build(&backends.list, &config.separator, true) {
@@ -144,6 +152,7 @@ impl Gateway {
             catalog: RwLock::new(Arc::new(catalog)),
             peers: Mutex::new(Vec::new()),
             auth,
+            authz,
             stop_sessions: Box::new(move || token.cancel()),
             http,
             backends,
@@ -178,7 +187,11 @@ impl Gateway {
         );
         let mut mcp_router = Router::new()
             .route_service(&self.inner.config.path, mcp)
-            .layer(axum::middleware::from_fn(parse_error_is_bad_request));
+            .layer(axum::middleware::from_fn(parse_error_is_bad_request))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&self.inner),
+                step_up,
+            ));
         let mut router = Router::new();
         if let Some(auth) = &self.inner.auth {
             mcp_router = mcp_router.layer(auth.layer.clone());

@@ -7,12 +7,15 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod dev;
 mod error;
 mod front;
 mod gateway;
+mod identity;
 mod parse_error;
+mod step_up;
 
 pub use backends::BackendStatus;
 pub use error::{Collision, ProxyError};
-pub use front::{BACKEND_TIMEOUT, BACKEND_UNAVAILABLE};
+pub use front::{BACKEND_TIMEOUT, BACKEND_UNAVAILABLE, FORBIDDEN};
 pub use gateway::Gateway;

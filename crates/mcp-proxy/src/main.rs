@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use mcp_proxy::cli::{Cli, Command};
+use mcp_proxy::cli::{Cli, Command, DevCommand};
 use mcp_proxy::config::GatewayConfig;
 use mcp_proxy::{Gateway, ProxyError};
 
@@ -54,37 +54,76 @@ async fn run(cli: Cli) -> Result<(), ProxyError> {
             let _ = writeln!(out, "{}: OK", path.display());
             Ok(())
         }
+        Some(Command::Dev {
+            command: DevCommand::Token { user, idp, scope },
+        }) => {
+            let token = mcp_proxy::dev::fetch_token(&idp, &user, &scope).await?;
+            let _ = writeln!(std::io::stdout().lock(), "{token}");
+            Ok(())
+        }
+        None if cli.dev => run_dev(&cli).await,
         None => {
             let path = require_config(&cli.config)?;
             let mut config = GatewayConfig::load(path)?;
             if let Some(listen) = cli.listen {
                 config.listen = listen;
             }
-            serve(config).await
+            let listener = bind(config.listen).await?;
+            let path = config.path.clone();
+            let gateway = Gateway::start(config).await?;
+            tracing::info!("mcp-proxy listening on http://{}{path}", local(&listener));
+            gateway.serve(listener, shutdown_signal()).await
         }
     }
+}
+
+async fn run_dev(cli: &Cli) -> Result<(), ProxyError> {
+    let default_listen = || std::net::SocketAddr::from(([127, 0, 0, 1], 8080));
+    let idp_listen = cli
+        .dev_idp_listen
+        .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8081)));
+    let file = cli.config.as_deref().map(GatewayConfig::load).transpose()?;
+    let sim = mcp_proxy::dev::start_idp(idp_listen).await?;
+    let listener = bind(cli.listen.unwrap_or_else(default_listen)).await?;
+    let addr = local(&listener);
+    let exe = std::env::current_exe().map_err(|source| ProxyError::Io {
+        context: "finding the mcp-proxy executable for the demo servers".into(),
+        source,
+    })?;
+    let config = mcp_proxy::dev::gateway_config(&sim, addr, &exe, file)?;
+    let mcp_url = format!("http://{addr}{}", config.path);
+    let gateway = Gateway::start(config).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", mcp_proxy::dev::banner(sim.base_url(), &mcp_url));
+        let _ = out.flush();
+    }
+    let result = gateway.serve(listener, shutdown_signal()).await;
+    sim.shutdown().await;
+    result
+}
+
+async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, ProxyError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ProxyError::Listen {
+            addr: addr.to_string(),
+            source,
+        })
+}
+
+fn local(listener: &tokio::net::TcpListener) -> std::net::SocketAddr {
+    listener
+        .local_addr()
+        .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
 }
 
 fn require_config(config: &Option<std::path::PathBuf>) -> Result<&std::path::Path, ProxyError> {
     config.as_deref().ok_or_else(|| ProxyError::ConfigInvalid {
         path: "<command line>".into(),
         field: "--config".into(),
-        message: "pass --config gateway.yaml".into(),
+        message: "pass --config gateway.yaml (or --dev)".into(),
     })
-}
-
-async fn serve(config: GatewayConfig) -> Result<(), ProxyError> {
-    let addr = config.listen;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ProxyError::Listen {
-            addr: addr.to_string(),
-            source,
-        })?;
-    let path = config.path.clone();
-    let gateway = Gateway::start(config).await?;
-    tracing::info!("mcp-proxy listening on http://{addr}{path}");
-    gateway.serve(listener, shutdown_signal()).await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

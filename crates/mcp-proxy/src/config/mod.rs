@@ -71,6 +71,14 @@ pub struct GatewayConfig {
     /// sensible on loopback for local tools).
     #[serde(default)]
     pub auth: Option<AuthConfig>,
+    /// Authorization policy in mcp-authz's format, inline. The policy sees
+    /// `tool.server` = the backend's name and `tool.name` = the tool's name at
+    /// the backend (without prefix). Absent (and no `policy_file`): no authorization.
+    #[serde(default)]
+    pub policy: Option<mcp_authz::Policy>,
+    /// The same policy from a file (YAML, or JSON by extension), relative to this config file.
+    #[serde(default)]
+    pub policy_file: Option<PathBuf>,
     /// The MCP servers behind the gateway, in order (order decides nothing but
     /// the order of lists).
     pub backends: Vec<BackendConfig>,
@@ -273,7 +281,27 @@ impl GatewayConfig {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_yaml_str(&text, &path.display().to_string())
+        let mut config = Self::from_yaml_str(&text, &path.display().to_string())?;
+        if let (Some(file), Some(dir)) = (&mut config.policy_file, path.parent())
+            && file.is_relative()
+        {
+            *file = dir.join(&*file);
+        }
+        Ok(config)
+    }
+
+    /// Compiles the configured policy (inline or file); `None` without one.
+    pub fn authorizer(&self) -> Result<Option<mcp_authz::Authorizer>, ProxyError> {
+        let policy_error = |e: mcp_authz::AuthzError| ProxyError::Policy(e.to_string());
+        match (&self.policy, &self.policy_file) {
+            (Some(policy), _) => mcp_authz::Authorizer::new(policy.clone())
+                .map(Some)
+                .map_err(policy_error),
+            (None, Some(file)) => mcp_authz::Authorizer::from_file(file)
+                .map(Some)
+                .map_err(policy_error),
+            (None, None) => Ok(None),
+        }
     }
 
     /// Parses, interpolates (process environment) and validates YAML text;
@@ -293,6 +321,8 @@ impl GatewayConfig {
             allowed_hosts: None,
             allowed_origins: Vec::new(),
             auth: None,
+            policy: None,
+            policy_file: None,
             backends,
         }
     }
@@ -362,6 +392,13 @@ impl GatewayConfig {
                 origin,
                 "backends".into(),
                 "list at least one backend",
+            ));
+        }
+        if self.policy.is_some() && self.policy_file.is_some() {
+            return Err(invalid(
+                origin,
+                "policy_file".into(),
+                "set either `policy` (inline) or `policy_file`, not both",
             ));
         }
         if let Some(auth) = &self.auth

@@ -9,6 +9,7 @@ use mcp_proxy::config::GatewayConfig;
 use rmcp::ServiceExt;
 use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 
 /// The mcp-proxy binary cargo built for these tests.
 pub const EXE: &str = env!("CARGO_BIN_EXE_mcp-proxy");
@@ -37,6 +38,10 @@ impl Running {
 
     pub async fn start_config(config: GatewayConfig) -> Running {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(listener, config).await
+    }
+
+    pub async fn start_on(listener: tokio::net::TcpListener, config: GatewayConfig) -> Running {
         let addr = listener.local_addr().unwrap();
         let path = config.path.clone();
         let gateway = Gateway::start(config).await.unwrap();
@@ -62,6 +67,15 @@ impl Running {
     /// An rmcp client connected to the gateway's MCP endpoint.
     pub async fn client(&self) -> RunningService<RoleClient, ()> {
         ().serve(StreamableHttpClientTransport::from_uri(self.mcp.as_str()))
+            .await
+            .unwrap()
+    }
+
+    /// An rmcp client that sends `Authorization: Bearer <token>`.
+    pub async fn client_with_token(&self, token: &str) -> RunningService<RoleClient, ()> {
+        let config =
+            StreamableHttpClientTransportConfig::with_uri(self.mcp.as_str()).auth_header(token);
+        ().serve(StreamableHttpClientTransport::from_config(config))
             .await
             .unwrap()
     }
