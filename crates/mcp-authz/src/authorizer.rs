@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 
+use crate::cel_rule::Memo;
 use crate::engine::{CompiledPolicy, Decision};
 use crate::error::AuthzError;
 use crate::identity::Identity;
@@ -103,22 +104,29 @@ impl Authorizer {
         server: Option<&str>,
         items: Vec<T>,
     ) -> Vec<T> {
-        let policy = self.inner.policy.load();
+        let mut list = self.list_filter(identity);
         items
             .into_iter()
             .filter(|item| {
                 item.authz_name().is_some_and(|name| {
                     let mut req = Request::new(method, name);
                     req.server = server;
-                    policy.visible(identity, &req)
+                    list.visible(&req)
                 })
             })
             .collect()
     }
 
-    /// Whether one item may be listed (see [`Authorizer::filter`]).
-    pub(crate) fn is_visible(&self, identity: &Identity, request: &Request<'_>) -> bool {
-        self.inner.policy.load().visible(identity, request)
+    /// A filter for one list of one caller: pins the current policy and
+    /// remembers the parts of rules that depend on the caller only.
+    pub(crate) fn list_filter<'i>(&self, identity: &'i Identity) -> ListFilter<'i> {
+        let policy = self.inner.policy.load_full();
+        let memo = policy.new_memo();
+        ListFilter {
+            policy,
+            identity,
+            memo,
+        }
     }
 
     /// Keeps the tools the caller may call.
@@ -198,6 +206,19 @@ impl Authorizer {
                 }
             }
         }))
+    }
+}
+
+/// Decides the items of one list for one caller (see [`Authorizer::filter`]).
+pub(crate) struct ListFilter<'i> {
+    policy: Arc<CompiledPolicy>,
+    identity: &'i Identity,
+    memo: Memo,
+}
+
+impl ListFilter<'_> {
+    pub(crate) fn visible(&mut self, request: &Request<'_>) -> bool {
+        self.policy.visible(self.identity, request, &mut self.memo)
     }
 }
 

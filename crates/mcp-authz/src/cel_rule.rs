@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use cel::common::ast::{Expr, IdedExpr};
+use cel::common::ast::{Expr, IdedExpr, operators};
 use cel::common::types::CelString;
 use cel::common::value::{CowVal, Val};
 use cel::context::VariableResolver;
@@ -40,14 +40,27 @@ pub(crate) fn environment() -> Arc<Env> {
 /// One compiled rule.
 #[derive(Debug)]
 pub(crate) struct CelRule {
-    pub(crate) program: Program,
+    /// The top-level `&&` operands, optimised (see [`optimize`]).
+    conjuncts: Vec<Conjunct>,
     /// Whether the expression reads `tool.arguments` (or `mcp.tool.arguments`,
     /// or the whole `tool` / `mcp` map): such a rule cannot be decided when
     /// listing, where there are no arguments yet.
     pub(crate) uses_arguments: bool,
 }
 
+#[derive(Debug)]
+struct Conjunct {
+    expr: IdedExpr,
+    /// Reads only the caller's claims (`jwt`, `claims`, `auth`): the same for
+    /// every item of a list, so list filtering evaluates it once.
+    identity_only: bool,
+}
+
+/// Results of identity-only conjuncts, kept while filtering one list.
+pub(crate) type Memo = Vec<Option<Eval>>;
+
 /// Outcome of evaluating one rule.
+#[derive(Debug, Clone)]
 pub(crate) enum Eval {
     True,
     False,
@@ -72,40 +85,218 @@ impl CelRule {
         check.walk(program.expression())?;
         let uses_arguments = check.uses_arguments;
         check_bool_shape(rule, program.expression())?;
+        let mut root = program.expression().clone();
+        optimize(&mut root);
+        let mut parts = Vec::new();
+        flatten_and(root, &mut parts);
+        let conjuncts = parts
+            .into_iter()
+            .map(|expr| Conjunct {
+                identity_only: identity_only(&expr, &mut Vec::new()),
+                expr,
+            })
+            .collect();
         let compiled = Self {
-            program,
+            conjuncts,
             uses_arguments,
         };
-        compiled.dry_run(env, rule)?;
+        compiled.dry_run(env, rule, program.expression())?;
         Ok(compiled)
     }
 
-    /// Evaluates against a prepared activation.
-    pub(crate) fn eval(&self, ctx: &Context<'_, '_>) -> Eval {
-        match self.program.execute(ctx) {
-            Ok(cel::Value::Bool(true)) => Eval::True,
-            Ok(cel::Value::Bool(false)) => Eval::False,
-            Ok(other) => Eval::Error(format!("result is {}, not a bool", type_name(&other))),
-            Err(e) => Eval::Error(e.to_string()),
+    /// How many memo slots the rule uses.
+    pub(crate) fn memo_len(&self) -> usize {
+        self.conjuncts.len()
+    }
+
+    /// Evaluates against a prepared activation. `memo` (the rule's slots)
+    /// caches identity-only conjuncts across the items of one list.
+    ///
+    /// The conjuncts combine as CEL's `&&` does: any `false` makes it false
+    /// (even next to an error), else any error makes it an error.
+    pub(crate) fn eval(
+        &self,
+        ctx: &Context<'_, '_>,
+        mut memo: Option<&mut [Option<Eval>]>,
+    ) -> Eval {
+        let mut error = None;
+        for (i, c) in self.conjuncts.iter().enumerate() {
+            let slot = match memo.as_deref_mut() {
+                Some(m) if c.identity_only => m.get_mut(i),
+                _ => None,
+            };
+            let r = match slot {
+                Some(slot) => slot.get_or_insert_with(|| eval_expr(ctx, &c.expr)).clone(),
+                None => eval_expr(ctx, &c.expr),
+            };
+            match r {
+                Eval::False => return Eval::False,
+                Eval::True => {}
+                Eval::Error(e) => {
+                    error.get_or_insert(e);
+                }
+            }
         }
+        error.map_or(Eval::True, Eval::Error)
     }
 
     /// Runs the rule once on an empty identity and request: a successful
     /// result that is not a bool can never become one.
-    fn dry_run(&self, env: &Arc<Env>, rule: &str) -> Result<(), AuthzError> {
+    fn dry_run(&self, env: &Arc<Env>, rule: &str, root: &IdedExpr) -> Result<(), AuthzError> {
         let identity = Identity::from_claims(Map::new());
         let args = Map::new();
         let request = Request::call_tool("").arguments(&args);
         let activation = Activation::new(&identity, &request);
         let mut ctx = Context::with_env(Arc::clone(env));
         ctx.set_variable_resolver(&activation);
-        match self.program.execute(&ctx) {
+        match ctx.resolve(root) {
             Ok(cel::Value::Bool(_)) | Err(_) => Ok(()),
             Ok(other) => Err(AuthzError::NotBool {
                 rule: rule.to_owned(),
                 message: format!("it evaluates to {}", type_name(&other)),
             }),
         }
+    }
+}
+
+fn eval_expr(ctx: &Context<'_, '_>, expr: &IdedExpr) -> Eval {
+    match ctx.resolve(expr) {
+        Ok(cel::Value::Bool(true)) => Eval::True,
+        Ok(cel::Value::Bool(false)) => Eval::False,
+        Ok(other) => Eval::Error(format!("result is {}, not a bool", type_name(&other))),
+        Err(e) => Eval::Error(e.to_string()),
+    }
+}
+
+/// Splits `a && (b && c)` into `[a, b, c]`.
+fn flatten_and(e: IdedExpr, out: &mut Vec<IdedExpr>) {
+    match e.expr {
+        Expr::Call(call)
+            if call.func_name == operators::LOGICAL_AND
+                && call.target.is_none()
+                && call.args.len() == 2 =>
+        {
+            for a in call.args {
+                flatten_and(a, out);
+            }
+        }
+        expr => out.push(IdedExpr { id: e.id, expr }),
+    }
+}
+
+/// Rewrites `list.exists(x, x == LITERAL)` (and `LITERAL == x`) into the
+/// equivalent, much cheaper `LITERAL in list`; seed 004 writes scope checks
+/// that way.
+fn optimize(e: &mut IdedExpr) {
+    let replacement = match &e.expr {
+        Expr::Comprehension(c) => exists_equals(c),
+        _ => None,
+    };
+    if let Some(expr) = replacement {
+        e.expr = expr;
+    }
+    match &mut e.expr {
+        Expr::Call(call) => {
+            if let Some(t) = &mut call.target {
+                optimize(t);
+            }
+            call.args.iter_mut().for_each(optimize);
+        }
+        Expr::Select(sel) => optimize(&mut sel.operand),
+        Expr::List(list) => list.elements.iter_mut().for_each(optimize),
+        Expr::Comprehension(c) => {
+            optimize(&mut c.iter_range);
+            optimize(&mut c.loop_step);
+            optimize(&mut c.result);
+        }
+        _ => {}
+    }
+}
+
+fn exists_equals(c: &cel::common::ast::ComprehensionExpr) -> Option<Expr> {
+    if c.iter_var2.is_some() || c.accu_var != "@result" {
+        return None;
+    }
+    let is_accu = |e: &IdedExpr| matches!(&e.expr, Expr::Ident(n) if *n == c.accu_var);
+    if !is_accu(&c.result) {
+        return None;
+    }
+    let Expr::Call(step) = &c.loop_step.expr else {
+        return None;
+    };
+    if step.func_name != operators::LOGICAL_OR || step.args.len() != 2 || !is_accu(&step.args[0]) {
+        return None;
+    }
+    let Expr::Call(eq) = &step.args[1].expr else {
+        return None;
+    };
+    if eq.func_name != operators::EQUALS || eq.args.len() != 2 {
+        return None;
+    }
+    let is_var = |e: &IdedExpr| matches!(&e.expr, Expr::Ident(n) if *n == c.iter_var);
+    let literal = match (&eq.args[0], &eq.args[1]) {
+        (
+            v,
+            lit @ IdedExpr {
+                expr: Expr::Literal(_),
+                ..
+            },
+        ) if is_var(v) => lit,
+        (
+            lit @ IdedExpr {
+                expr: Expr::Literal(_),
+                ..
+            },
+            v,
+        ) if is_var(v) => lit,
+        _ => return None,
+    };
+    Some(Expr::Call(cel::common::ast::CallExpr {
+        func_name: operators::IN.to_owned(),
+        target: None,
+        args: vec![literal.clone(), c.iter_range.clone()],
+    }))
+}
+
+/// Whether an expression reads nothing but the caller's claims.
+fn identity_only(e: &IdedExpr, bound: &mut Vec<String>) -> bool {
+    match &e.expr {
+        Expr::Ident(name) => {
+            name.starts_with('@')
+                || bound.iter().any(|b| b == name)
+                || matches!(name.as_str(), "jwt" | "claims")
+        }
+        Expr::Select(sel) => match &sel.operand.expr {
+            Expr::Ident(root) if root == "auth" && !bound.iter().any(|b| b == root) => {
+                sel.field == "claims"
+            }
+            _ => identity_only(&sel.operand, bound),
+        },
+        Expr::Call(call) => {
+            call.target
+                .as_deref()
+                .is_none_or(|t| identity_only(t, bound))
+                && call.args.iter().all(|a| identity_only(a, bound))
+        }
+        Expr::Comprehension(c) => {
+            if !identity_only(&c.iter_range, bound) || !identity_only(&c.accu_init, bound) {
+                return false;
+            }
+            let before = bound.len();
+            bound.push(c.iter_var.clone());
+            if let Some(v) = &c.iter_var2 {
+                bound.push(v.clone());
+            }
+            bound.push(c.accu_var.clone());
+            let ok = identity_only(&c.loop_cond, bound)
+                && identity_only(&c.loop_step, bound)
+                && identity_only(&c.result, bound);
+            bound.truncate(before);
+            ok
+        }
+        Expr::List(l) => l.elements.iter().all(|x| identity_only(x, bound)),
+        Expr::Literal(_) => true,
+        Expr::Map(_) | Expr::Struct(_) | Expr::Unspecified => false,
     }
 }
 
@@ -433,7 +624,7 @@ mod tests {
         let activation = Activation::new(&identity, request);
         let mut ctx = Context::with_env(env);
         ctx.set_variable_resolver(&activation);
-        rule.eval(&ctx)
+        rule.eval(&ctx, None)
     }
 
     fn is_true(expr: &str, claims: Value, request: &Request<'_>) -> bool {
@@ -577,5 +768,86 @@ mod tests {
                 .unwrap()
                 .uses_arguments
         );
+    }
+
+    #[test]
+    fn exists_equality_becomes_in_and_keeps_its_meaning() {
+        let env = environment();
+        let rule = CelRule::compile(
+            &env,
+            "r",
+            "claims.scp.exists(s, s == 'mcp:read') && tool.name == 'x'",
+        )
+        .unwrap();
+        assert_eq!(rule.conjuncts.len(), 2);
+        assert!(
+            matches!(&rule.conjuncts[0].expr.expr, Expr::Call(c) if c.func_name == operators::IN)
+        );
+        assert!(rule.conjuncts[0].identity_only);
+        assert!(!rule.conjuncts[1].identity_only);
+        let x = Request::call_tool("x");
+        let e = "claims.scp.exists(s, s == 'mcp:read')";
+        assert!(is_true(e, json!({"scp": ["a", "mcp:read"]}), &x));
+        assert!(!is_true(e, json!({"scp": ["a"]}), &x));
+        assert!(!is_true(e, json!({"scp": []}), &x));
+        assert!(is_true(
+            "claims.scp.exists(s, 'b' == s)",
+            json!({"scp": ["b"]}),
+            &x
+        ));
+        assert!(matches!(run(e, json!({}), &x), Eval::Error(_)));
+        // Other predicates stay comprehensions and still work.
+        assert!(is_true(
+            "claims.scp.exists(s, s.startsWith('mcp:'))",
+            json!({"scp": ["mcp:w"]}),
+            &x
+        ));
+        assert!(!is_true(
+            "claims.scp.all(s, s == 'a')",
+            json!({"scp": ["a", "b"]}),
+            &x
+        ));
+    }
+
+    #[test]
+    fn conjuncts_combine_like_cel_and() {
+        let x = Request::call_tool("x");
+        // false wins over an error on either side; an error beats true.
+        assert!(!is_true(
+            "claims.missing == 1 && tool.name == 'y'",
+            json!({}),
+            &x
+        ));
+        assert!(!is_true(
+            "tool.name == 'y' && claims.missing == 1",
+            json!({}),
+            &x
+        ));
+        assert!(matches!(
+            run("tool.name == 'x' && claims.missing == 1", json!({}), &x),
+            Eval::Error(_)
+        ));
+        let env = environment();
+        let rule = CelRule::compile(
+            &env,
+            "r",
+            "'g' in claims.groups && tool.name.startsWith('a')",
+        )
+        .unwrap();
+        let identity = Identity::from_claims(json!({"groups": ["g"]}).as_object().unwrap().clone());
+        let mut memo: Memo = vec![None; rule.memo_len()];
+        for (name, want) in [("a1", true), ("b1", false), ("a2", true)] {
+            let req = Request::call_tool(name);
+            let activation = Activation::new(&identity, &req);
+            let mut ctx = Context::with_env(Arc::clone(&env));
+            ctx.set_variable_resolver(&activation);
+            let got = matches!(rule.eval(&ctx, Some(&mut memo)), Eval::True);
+            assert_eq!(got, want, "{name}");
+        }
+        assert!(
+            matches!(memo[0], Some(Eval::True)),
+            "identity part evaluated once and kept"
+        );
+        assert!(memo[1].is_none(), "tool part never memoised");
     }
 }

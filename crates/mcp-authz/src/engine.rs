@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use cel::{Context, Env};
 
-use crate::cel_rule::{Activation, CelRule, Eval, environment};
+use crate::cel_rule::{Activation, CelRule, Eval, Memo, environment};
 use crate::error::AuthzError;
 use crate::identity::Identity;
 use crate::pattern::Pattern;
@@ -41,9 +41,17 @@ struct CompiledRule {
     methods: Option<Vec<String>>,
     description: Option<String>,
     cel: CelRule,
+    /// Where this rule's slots start in a list's [`Memo`].
+    memo_offset: usize,
 }
 
 impl CompiledRule {
+    fn eval(&self, ctx: &Context<'_, '_>, memo: Option<&mut Memo>) -> Eval {
+        let slots =
+            memo.and_then(|m| m.get_mut(self.memo_offset..self.memo_offset + self.cel.memo_len()));
+        self.cel.eval(ctx, slots)
+    }
+
     fn applies(&self, method: &str) -> bool {
         match &self.methods {
             None => true,
@@ -75,6 +83,8 @@ pub(crate) struct CompiledPolicy {
     scopes: Vec<(String, Vec<Pattern>)>,
     /// Methods beyond the three item methods that some rule names.
     extra_methods: Vec<String>,
+    /// Total memo slots of all rules.
+    memo_len: usize,
     #[cfg(feature = "cedar")]
     cedar: Option<crate::cedar::CedarEngine>,
 }
@@ -101,6 +111,7 @@ impl CompiledPolicy {
         let env = environment();
         let mut rules = Vec::with_capacity(policy.rules.len());
         let mut extra_methods: Vec<String> = Vec::new();
+        let mut memo_len = 0;
         for (i, r) in policy.rules.iter().enumerate() {
             let name = r.name.clone().unwrap_or_else(|| format!("rules[{i}]"));
             if rules.iter().any(|c: &CompiledRule| c.name == name) {
@@ -141,12 +152,15 @@ impl CompiledPolicy {
                 }
             }
             let cel = CelRule::compile(&env, &name, source)?;
+            let memo_offset = memo_len;
+            memo_len += cel.memo_len();
             rules.push(CompiledRule {
                 name,
                 kind,
                 methods,
                 description: r.description.clone(),
                 cel,
+                memo_offset,
             });
         }
         let mut groups = Vec::with_capacity(policy.groups.len());
@@ -180,6 +194,7 @@ impl CompiledPolicy {
             groups,
             scopes,
             extra_methods,
+            memo_len,
             #[cfg(feature = "cedar")]
             cedar,
         })
@@ -194,16 +209,27 @@ impl CompiledPolicy {
     /// Decides with full detail.
     pub(crate) fn decide(&self, identity: &Identity, request: &Request<'_>) -> Decision {
         let mut errors = Vec::new();
-        let outcome = self.evaluate(identity, request, false, &mut errors);
+        let outcome = self.evaluate(identity, request, false, None, &mut errors);
         self.to_decision(outcome, errors)
     }
 
     /// Whether an item may be listed: decided without arguments, where rules
     /// that read arguments cannot deny and count as allowing if they fail.
-    pub(crate) fn visible(&self, identity: &Identity, request: &Request<'_>) -> bool {
+    /// `memo` must belong to this identity and this policy ([`Self::new_memo`]).
+    pub(crate) fn visible(
+        &self,
+        identity: &Identity,
+        request: &Request<'_>,
+        memo: &mut Memo,
+    ) -> bool {
         let mut errors = Vec::new();
-        let outcome = self.evaluate(identity, request, true, &mut errors);
+        let outcome = self.evaluate(identity, request, true, Some(memo), &mut errors);
         self.is_allowed(&outcome)
+    }
+
+    /// An empty memo for filtering one list for one identity.
+    pub(crate) fn new_memo(&self) -> Memo {
+        vec![None; self.memo_len]
     }
 
     fn is_allowed(&self, o: &Outcome<'_>) -> bool {
@@ -221,6 +247,7 @@ impl CompiledPolicy {
         identity: &Identity,
         request: &Request<'_>,
         listing: bool,
+        mut memo: Option<&mut Memo>,
         errors: &mut Vec<String>,
     ) -> Outcome<'p> {
         let method = request.method;
@@ -241,7 +268,7 @@ impl CompiledPolicy {
                 if !r.applies(method) || (listing && r.cel.uses_arguments) {
                     continue;
                 }
-                match r.cel.eval(ctx) {
+                match r.eval(ctx, memo.as_deref_mut()) {
                     Eval::True => return Outcome::DenyRule(r),
                     Eval::False => {}
                     Eval::Error(e) => {
@@ -317,7 +344,7 @@ impl CompiledPolicy {
                 if !r.applies(method) {
                     continue;
                 }
-                match r.cel.eval(ctx) {
+                match r.eval(ctx, memo.as_deref_mut()) {
                     Eval::True => return Outcome::AllowRule(r),
                     Eval::False => {}
                     Eval::Error(_) if listing && r.cel.uses_arguments => {

@@ -266,6 +266,49 @@ fn seed004_scope_rules_and_deny_rule() {
 }
 
 #[test]
+fn list_filtering_agrees_with_decide() {
+    let names: Vec<String> = [
+        "list_a",
+        "get_b",
+        "post_c",
+        "create_d",
+        "delete_e",
+        "get_deleted",
+        "merge_pull_request",
+        "x",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    for file in [
+        "seed004_agentcore.yaml",
+        "seed004_scopes.yaml",
+        "seed000_agentgateway.yaml",
+    ] {
+        let authz = fixture(file);
+        for c in [
+            json!({"scp": ["mcp:read"], "groups": ["AI-Users"]}),
+            json!({"scp": ["mcp:write"]}),
+            json!({"scp": []}),
+        ] {
+            let id = claims(c);
+            let listed = authz.filter_tools(&id, names.clone());
+            let args = serde_json::Map::new();
+            let decided: Vec<String> = names
+                .iter()
+                .filter(|n| {
+                    authz
+                        .decide(&id, &Request::call_tool(n).arguments(&args))
+                        .allowed
+                })
+                .cloned()
+                .collect();
+            assert_eq!(listed, decided, "{file} {id:?}");
+        }
+    }
+}
+
+#[test]
 fn seed004_scope_table_names_the_scope_to_step_up_to() {
     let authz = fixture("seed004_scopes.yaml");
     let read = claims(json!({"sub": "0oa1", "scp": "mcp:read"}));

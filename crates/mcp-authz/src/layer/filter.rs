@@ -118,16 +118,14 @@ impl Filterer {
             return false;
         };
         let before = items.len();
-        items.retain(|item| self.visible(kind, item));
+        let mut list = self.authz.list_filter(&self.identity);
+        items.retain(|item| {
+            kind.item_name(item).is_some_and(|name| {
+                let mut req = Request::new(kind.item_method(), name);
+                req.server = self.server.as_deref();
+                list.visible(&req)
+            })
+        });
         items.len() != before
-    }
-
-    pub(crate) fn visible(&self, kind: ListKind, item: &Value) -> bool {
-        let Some(name) = kind.item_name(item) else {
-            return false;
-        };
-        let mut req = Request::new(kind.item_method(), name);
-        req.server = self.server.as_deref();
-        self.authz.is_visible(&self.identity, &req)
     }
 }
