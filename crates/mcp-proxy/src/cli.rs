@@ -37,6 +37,19 @@ pub enum Command {
     },
     /// Validate a config file (schema, values, policy, backend commands) without serving.
     Check,
+    /// Print the audit lines of one user (seed 001's "filter by user").
+    Audit {
+        /// The caller's `sub` (login for user tokens, client id for service tokens).
+        #[arg(long)]
+        user: String,
+        /// Only lines at or after this time: RFC 3339 UTC (`2026-11-25T08:00:00Z`)
+        /// or an age (`30m`, `2h`).
+        #[arg(long)]
+        since: Option<String>,
+        /// The audit file (default: `audit.file` of --config).
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
     /// Helpers for dev mode.
     Dev {
         /// What to do.

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ErrorCode, GetPromptRequestParams, GetPromptResponse,
@@ -19,6 +19,7 @@ use serde_json::json;
 use mcp_authz::{PROMPTS_GET, RESOURCES_READ, Request, TOOLS_CALL};
 
 use crate::aggregate::{Catalog, Route};
+use crate::audit::{Entry, Outcome};
 use crate::backends::{Backend, Live};
 use crate::gateway::Inner;
 use crate::identity::{anonymous, identity_of};
@@ -34,6 +35,18 @@ pub const FORBIDDEN: i32 = -32003;
 #[derive(Clone)]
 pub(crate) struct GatewayHandler {
     pub(crate) inner: Arc<Inner>,
+}
+
+/// An admitted request on its way to the backend (for the audit line).
+struct Ticket {
+    identity: mcp_authz::Identity,
+    decision: Option<mcp_authz::Decision>,
+    started: Instant,
+    arguments: Option<JsonObject>,
+    backend: Arc<Backend>,
+    original: String,
+    exposed: String,
+    method: &'static str,
 }
 
 enum Kind {
@@ -87,33 +100,88 @@ impl GatewayHandler {
         Ok((backend, live, route))
     }
 
-    /// Decides one call against the policy (when there is one).
-    fn authorize(
+    /// Decides one routed request against the policy (when there is one);
+    /// a denial is audited here and returned as the JSON-RPC error.
+    fn admit(
         &self,
         context: &RequestContext<RoleServer>,
-        method: &str,
+        method: &'static str,
         exposed: &str,
-        backend: &Backend,
+        backend: &Arc<Backend>,
         original: &str,
         arguments: Option<&JsonObject>,
-    ) -> Result<(), McpError> {
-        let Some(authz) = &self.inner.authz else {
-            return Ok(());
-        };
+    ) -> Result<Ticket, McpError> {
         let identity = caller(context);
-        let mut request = Request::new(method, original).server(&backend.config.name);
-        if let Some(arguments) = arguments {
-            request = request.arguments(arguments);
+        let decision = self.inner.authz.as_ref().map(|authz| {
+            let mut request = Request::new(method, original).server(&backend.config.name);
+            if let Some(arguments) = arguments {
+                request = request.arguments(arguments);
+            }
+            authz.decide(&identity, &request)
+        });
+        let ticket = Ticket {
+            identity,
+            decision,
+            started: Instant::now(),
+            arguments: self.inner.audit.as_ref().and(arguments.cloned()),
+            backend: Arc::clone(backend),
+            original: original.to_owned(),
+            exposed: exposed.to_owned(),
+            method,
+        };
+        match &ticket.decision {
+            Some(decision) if !decision.allowed => {
+                let error = McpError::new(
+                    ErrorCode(FORBIDDEN),
+                    format!("`{exposed}` is not allowed: {}", decision.reason),
+                    Some(json!({ "rule": decision.rule, "missing_scope": decision.missing_scope })),
+                );
+                self.audit(context, &ticket, Outcome::Denied);
+                Err(error)
+            }
+            _ => Ok(ticket),
         }
-        let decision = authz.decide(&identity, &request);
-        if decision.allowed {
-            return Ok(());
-        }
-        Err(McpError::new(
-            ErrorCode(FORBIDDEN),
-            format!("`{exposed}` is not allowed: {}", decision.reason),
-            Some(json!({ "rule": decision.rule, "missing_scope": decision.missing_scope })),
-        ))
+    }
+
+    /// Audits the end of an admitted request.
+    fn finish<T>(
+        &self,
+        context: &RequestContext<RoleServer>,
+        ticket: &Ticket,
+        result: &Result<T, McpError>,
+        tool_error: impl Fn(&T) -> bool,
+    ) {
+        let outcome = match result {
+            Ok(value) if tool_error(value) => Outcome::ToolError,
+            Ok(_) => Outcome::Ok,
+            Err(e) if e.code.0 == BACKEND_TIMEOUT => Outcome::Timeout,
+            Err(_) => Outcome::BackendError,
+        };
+        self.audit(context, ticket, outcome);
+    }
+
+    fn audit(&self, context: &RequestContext<RoleServer>, ticket: &Ticket, outcome: Outcome) {
+        let Some(auditor) = &self.inner.audit else {
+            return;
+        };
+        let session = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.headers.get("mcp-session-id"))
+            .and_then(|v| v.to_str().ok());
+        auditor.record(&Entry {
+            request_id: serde_json::to_value(&context.id).unwrap_or_default(),
+            session,
+            identity: &ticket.identity,
+            method: ticket.method,
+            backend: &ticket.backend.config.name,
+            tool: &ticket.original,
+            exposed: &ticket.exposed,
+            arguments: ticket.arguments.as_ref(),
+            decision: ticket.decision.as_ref(),
+            outcome,
+            started: ticket.started,
+        });
     }
 
     /// Keeps the catalog items the caller may use.
@@ -252,7 +320,7 @@ impl ServerHandler for GatewayHandler {
     ) -> Result<CallToolResponse, McpError> {
         let exposed = request.name.to_string();
         let (backend, live, route) = self.route(Kind::Tool, &exposed)?;
-        self.authorize(
+        let ticket = self.admit(
             &context,
             TOOLS_CALL,
             &exposed,
@@ -262,13 +330,20 @@ impl ServerHandler for GatewayHandler {
         )?;
         request.name = route.original.into();
         let timeout = self.timeout(&backend);
-        forward(
+        let result = forward(
             &backend,
             &exposed,
             timeout,
             live.peer.call_tool_once(request),
         )
-        .await
+        .await;
+        self.finish(
+            &context,
+            &ticket,
+            &result,
+            |r| matches!(r, CallToolResponse::Complete(c) if c.is_error == Some(true)),
+        );
+        result
     }
 
     async fn list_prompts(
@@ -294,7 +369,7 @@ impl ServerHandler for GatewayHandler {
     ) -> Result<GetPromptResponse, McpError> {
         let exposed = request.name.clone();
         let (backend, live, route) = self.route(Kind::Prompt, &exposed)?;
-        self.authorize(
+        let ticket = self.admit(
             &context,
             PROMPTS_GET,
             &exposed,
@@ -304,13 +379,15 @@ impl ServerHandler for GatewayHandler {
         )?;
         request.name = route.original;
         let timeout = self.timeout(&backend);
-        forward(
+        let result = forward(
             &backend,
             &exposed,
             timeout,
             live.peer.get_prompt_once(request),
         )
-        .await
+        .await;
+        self.finish(&context, &ticket, &result, |_| false);
+        result
     }
 
     async fn list_resources(
@@ -336,7 +413,7 @@ impl ServerHandler for GatewayHandler {
     ) -> Result<ReadResourceResponse, McpError> {
         let uri = request.uri.clone();
         let (backend, live, route) = self.route(Kind::Resource, &uri)?;
-        self.authorize(
+        let ticket = self.admit(
             &context,
             RESOURCES_READ,
             &uri,
@@ -345,13 +422,15 @@ impl ServerHandler for GatewayHandler {
             None,
         )?;
         let timeout = self.timeout(&backend);
-        forward(
+        let result = forward(
             &backend,
             &uri,
             timeout,
             live.peer.read_resource_once(request),
         )
-        .await
+        .await;
+        self.finish(&context, &ticket, &result, |_| false);
+        result
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {

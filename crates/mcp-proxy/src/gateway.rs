@@ -16,6 +16,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::aggregate::{self, Catalog};
+use crate::audit::Auditor;
 use crate::auth::{self, FrontAuth};
 use crate::backends::{BackendStatus, Backends};
 use crate::config::GatewayConfig;
@@ -32,6 +33,7 @@ pub(crate) struct Inner {
     peers: Mutex<Vec<Peer<RoleServer>>>,
     auth: Option<FrontAuth>,
     pub(crate) authz: Option<mcp_authz::Authorizer>,
+    pub(crate) audit: Option<Auditor>,
     stop_sessions: Box<dyn Fn() + Send + Sync>,
     http: StreamableHttpServerConfig,
 }
@@ -126,6 +128,7 @@ impl Gateway {
             None => None,
         };
         let authz = config.authorizer()?;
+        let audit = Auditor::start(&config.audit).await?;
         let backends = Backends::start(&config.backends);
         backends.first_attempts().await;
         let catalog = match aggregate::build(&backends.list, &config.separator, true) {
@@ -153,6 +156,7 @@ impl Gateway {
             peers: Mutex::new(Vec::new()),
             auth,
             authz,
+            audit,
             stop_sessions: Box::new(move || token.cancel()),
             http,
             backends,

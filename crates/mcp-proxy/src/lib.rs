@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod aggregate;
+pub mod audit;
 mod auth;
 mod backends;
 pub mod check;

@@ -54,6 +54,29 @@ async fn run(cli: Cli) -> Result<(), ProxyError> {
             let _ = writeln!(out, "{}: OK", path.display());
             Ok(())
         }
+        Some(Command::Audit { user, since, file }) => {
+            let file = match file {
+                Some(file) => file,
+                None => {
+                    let path = require_config(&cli.config)?;
+                    GatewayConfig::load(path)?.audit.file.ok_or_else(|| {
+                        ProxyError::ConfigInvalid {
+                            path: path.display().to_string(),
+                            field: "audit.file".into(),
+                            message: "no audit file configured; pass --file".into(),
+                        }
+                    })?
+                }
+            };
+            let since = since
+                .map(|s| mcp_proxy::audit::since_to_timestamp(&s))
+                .transpose()?;
+            let mut out = std::io::stdout().lock();
+            for line in mcp_proxy::audit::filter_file(&file, &user, since.as_deref())? {
+                let _ = writeln!(out, "{line}");
+            }
+            Ok(())
+        }
         Some(Command::Dev {
             command: DevCommand::Token { user, idp, scope },
         }) => {

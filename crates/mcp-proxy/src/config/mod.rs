@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub(crate) use duration::parse as parse_duration;
 use env::{Lookup, ProcessEnv, expand};
 
 use crate::error::ProxyError;
@@ -71,6 +72,9 @@ pub struct GatewayConfig {
     /// sensible on loopback for local tools).
     #[serde(default)]
     pub auth: Option<AuthConfig>,
+    /// The audit trail (stdout, file, redaction). Absent: no audit lines.
+    #[serde(default)]
+    pub audit: crate::audit::AuditConfig,
     /// Authorization policy in mcp-authz's format, inline. The policy sees
     /// `tool.server` = the backend's name and `tool.name` = the tool's name at
     /// the backend (without prefix). Absent (and no `policy_file`): no authorization.
@@ -321,6 +325,7 @@ impl GatewayConfig {
             allowed_hosts: None,
             allowed_origins: Vec::new(),
             auth: None,
+            audit: crate::audit::AuditConfig::default(),
             policy: None,
             policy_file: None,
             backends,

@@ -1,0 +1,120 @@
+//! The audit trail: one JSON line per routed request, redacted, filterable by user.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use mcp_proxy::dev;
+use rmcp::model::CallToolRequestParams;
+use serde_json::{Value, json};
+use support::{EXE, Running, args};
+
+#[tokio::test]
+async fn audit_lines_are_written_redacted_and_filterable() {
+    let dir = std::env::temp_dir().join(format!("mcp-proxy-audit-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("audit.jsonl");
+    let yaml = format!(
+        "audit:\n  file: \"{}\"\n  redact_keys: [message]\npolicy:\n  groups:\n    Senior Engineers:\n      allow: [\"github:*\"]\nbackends:\n{}",
+        file.display(),
+        support::demo_stdio("github", "github")
+    );
+    let sim = dev::start_idp("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = mcp_proxy::config::GatewayConfig::from_yaml_str(&yaml, "audit.yaml").unwrap();
+    let config = dev::gateway_config(&sim, addr, EXE.as_ref(), Some(config)).unwrap();
+    let gw = Running::start_on(listener, config).await;
+
+    let alice = gw
+        .client_with_token(
+            &dev::fetch_token(sim.base_url(), "alice", "mcp:read")
+                .await
+                .unwrap(),
+        )
+        .await;
+    let secret_push = json!({"repo": "acme/web", "branch": "f", "message": "token eyJhbGciOi.eyJzdWIiOi.c2ln here"});
+    alice
+        .call_tool(
+            CallToolRequestParams::new("github_push_to_branch").with_arguments(args(secret_push)),
+        )
+        .await
+        .unwrap();
+    let bob = gw
+        .client_with_token(
+            &dev::fetch_token(sim.base_url(), "bob", "mcp:read")
+                .await
+                .unwrap(),
+        )
+        .await;
+    let denied = bob
+        .call_tool(CallToolRequestParams::new("github_list_repositories"))
+        .await
+        .unwrap_err();
+    assert!(denied.to_string().contains("not allowed"), "{denied}");
+
+    // The writer is asynchronous: wait (bounded) for both lines.
+    let mut lines = Vec::new();
+    for _ in 0..100 {
+        lines = std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .collect::<Vec<_>>();
+        if lines.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let ok = &lines[0];
+    assert_eq!(ok["sub"], "alice");
+    assert_eq!(ok["backend"], "github");
+    assert_eq!(ok["tool"], "push_to_branch");
+    assert_eq!(ok["exposed"], "github_push_to_branch");
+    assert_eq!(ok["decision"], "allow");
+    assert_eq!(ok["rule"], "group:Senior Engineers");
+    assert_eq!(ok["outcome"], "ok");
+    assert_eq!(ok["cid"], "dev-agent");
+    assert_eq!(ok["groups"], json!(["Senior Engineers", "Everyone"]));
+    assert!(ok["uid"].as_str().unwrap().starts_with("00u"));
+    assert!(ok["session"].as_str().is_some());
+    assert!(ok["latency_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(ok["arguments"]["message"], "[REDACTED]", "configured key");
+    assert_eq!(ok["arguments"]["branch"], "f");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !text.contains("eyJhbGciOi"),
+        "no token-looking text in the log"
+    );
+
+    let denied = &lines[1];
+    assert_eq!(denied["sub"], "bob");
+    assert_eq!(denied["decision"], "deny");
+    assert_eq!(denied["outcome"], "denied");
+
+    // `mcp-proxy audit --user alice` over the same file.
+    let out = std::process::Command::new(EXE)
+        .args(["audit", "--user", "alice", "--since", "1h", "--file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(printed.lines().count(), 1, "{printed}");
+    assert!(printed.contains("\"sub\":\"alice\""));
+    let future =
+        mcp_proxy::audit::filter_file(&file, "alice", Some("2999-01-01T00:00:00.000Z")).unwrap();
+    assert!(future.is_empty());
+
+    alice.cancel().await.unwrap();
+    bob.cancel().await.unwrap();
+    gw.stop().await;
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
