@@ -11,6 +11,7 @@ use cel::{Context, Env, Program};
 use serde_json::{Map, Value};
 
 use crate::error::AuthzError;
+use crate::fast::Fast;
 use crate::identity::{CelClaims, Identity, json_to_cel, to_val};
 use crate::request::Request;
 
@@ -51,6 +52,8 @@ pub(crate) struct CelRule {
 #[derive(Debug)]
 struct Conjunct {
     expr: IdedExpr,
+    /// The same condition in Rust, when it only tests `tool.*` / `mcp.method` strings.
+    fast: Option<Fast>,
     /// Reads only the caller's claims (`jwt`, `claims`, `auth`): the same for
     /// every item of a list, so list filtering evaluates it once.
     identity_only: bool,
@@ -93,6 +96,7 @@ impl CelRule {
             .into_iter()
             .map(|expr| Conjunct {
                 identity_only: identity_only(&expr, &mut Vec::new()),
+                fast: Fast::compile(&expr),
                 expr,
             })
             .collect();
@@ -117,10 +121,17 @@ impl CelRule {
     pub(crate) fn eval(
         &self,
         ctx: &Context<'_, '_>,
+        request: &Request<'_>,
         mut memo: Option<&mut [Option<Eval>]>,
     ) -> Eval {
         let mut error = None;
         for (i, c) in self.conjuncts.iter().enumerate() {
+            if let Some(fast) = &c.fast {
+                if fast.eval(request) {
+                    continue;
+                }
+                return Eval::False;
+            }
             let slot = match memo.as_deref_mut() {
                 Some(m) if c.identity_only => m.get_mut(i),
                 _ => None,
@@ -624,7 +635,7 @@ mod tests {
         let activation = Activation::new(&identity, request);
         let mut ctx = Context::with_env(env);
         ctx.set_variable_resolver(&activation);
-        rule.eval(&ctx, None)
+        rule.eval(&ctx, request, None)
     }
 
     fn is_true(expr: &str, claims: Value, request: &Request<'_>) -> bool {
@@ -841,7 +852,7 @@ mod tests {
             let activation = Activation::new(&identity, &req);
             let mut ctx = Context::with_env(Arc::clone(&env));
             ctx.set_variable_resolver(&activation);
-            let got = matches!(rule.eval(&ctx, Some(&mut memo)), Eval::True);
+            let got = matches!(rule.eval(&ctx, &req, Some(&mut memo)), Eval::True);
             assert_eq!(got, want, "{name}");
         }
         assert!(
@@ -849,5 +860,59 @@ mod tests {
             "identity part evaluated once and kept"
         );
         assert!(memo[1].is_none(), "tool part never memoised");
+    }
+
+    #[test]
+    fn string_tests_on_tool_fields_run_natively_with_cel_semantics() {
+        let env = environment();
+        let fast = [
+            "tool.name.contains('delete') || tool.name.contains('merge_pull_request')",
+            "tool.name.startsWith('list_') || tool.name.startsWith('get_')",
+            "tool.server == 'github' && tool.name in ['a', 'push_to_branch']",
+            "!(mcp.method != 'tools/call') && mcp.tool.name.endsWith('_x')",
+        ];
+        for src in fast {
+            let rule = CelRule::compile(&env, "r", src).unwrap();
+            assert!(rule.conjuncts.iter().all(|c| c.fast.is_some()), "{src}");
+        }
+        let slow = [
+            "tool.name.matches('^a')",
+            "tool.arguments.x == 'a'",
+            "claims.sub == tool.name",
+        ];
+        for src in slow {
+            let rule = CelRule::compile(&env, "r", src).unwrap();
+            assert!(rule.conjuncts.iter().all(|c| c.fast.is_none()), "{src}");
+        }
+        // Same answers as the interpreter, over a grid.
+        let c = json!({});
+        for name in [
+            "delete_x",
+            "list_a",
+            "get_x",
+            "push_to_branch",
+            "a",
+            "",
+            "merge_pull_requests",
+            "b_x",
+        ] {
+            for server in ["github", ""] {
+                let req = Request::call_tool(name).server(server);
+                for src in fast {
+                    let rule = CelRule::compile(&env, "r", src).unwrap();
+                    let native = rule
+                        .conjuncts
+                        .iter()
+                        .all(|c| c.fast.as_ref().unwrap().eval(&req));
+                    let program = env.compile(src).unwrap();
+                    let identity = Identity::from_claims(c.as_object().unwrap().clone());
+                    let activation = Activation::new(&identity, &req);
+                    let mut ctx = Context::with_env(Arc::clone(&env));
+                    ctx.set_variable_resolver(&activation);
+                    let interpreted = program.execute(&ctx) == Ok(cel::Value::Bool(true));
+                    assert_eq!(native, interpreted, "{src} on {server}:{name}");
+                }
+            }
+        }
     }
 }

@@ -46,10 +46,10 @@ struct CompiledRule {
 }
 
 impl CompiledRule {
-    fn eval(&self, ctx: &Context<'_, '_>, memo: Option<&mut Memo>) -> Eval {
+    fn eval(&self, ctx: &Context<'_, '_>, request: &Request<'_>, memo: Option<&mut Memo>) -> Eval {
         let slots =
             memo.and_then(|m| m.get_mut(self.memo_offset..self.memo_offset + self.cel.memo_len()));
-        self.cel.eval(ctx, slots)
+        self.cel.eval(ctx, request, slots)
     }
 
     fn applies(&self, method: &str) -> bool {
@@ -268,7 +268,7 @@ impl CompiledPolicy {
                 if !r.applies(method) || (listing && r.cel.uses_arguments) {
                     continue;
                 }
-                match r.eval(ctx, memo.as_deref_mut()) {
+                match r.eval(ctx, request, memo.as_deref_mut()) {
                     Eval::True => return Outcome::DenyRule(r),
                     Eval::False => {}
                     Eval::Error(e) => {
@@ -344,7 +344,7 @@ impl CompiledPolicy {
                 if !r.applies(method) {
                     continue;
                 }
-                match r.eval(ctx, memo.as_deref_mut()) {
+                match r.eval(ctx, request, memo.as_deref_mut()) {
                     Eval::True => return Outcome::AllowRule(r),
                     Eval::False => {}
                     Eval::Error(_) if listing && r.cel.uses_arguments => {

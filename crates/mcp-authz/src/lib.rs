@@ -6,6 +6,7 @@ mod cedar;
 mod cel_rule;
 mod engine;
 mod error;
+mod fast;
 mod identity;
 mod items;
 pub mod layer;
