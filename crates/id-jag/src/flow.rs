@@ -1,14 +1,14 @@
 //! [`IdJagFlow`]: ID token → ID-JAG (at the IdP) → access token (at the resource AS), cached.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::digest;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use okta_auth::{AccessToken, ClientAuth, TokenEndpointClient};
 
+use crate::cache_key::{Key, KeyRef, KeyView, normalize};
 use crate::token_exchange::{TOKEN_TYPE_ID_JAG, TOKEN_TYPE_ID_TOKEN};
 use crate::{Error, JwtBearerClient, Step, TokenExchangeClient, TokenExchangeRequest};
 
@@ -19,8 +19,6 @@ pub const DEFAULT_REFRESH_BUFFER: Duration = Duration::from_secs(300);
 /// Default maximum number of cached access tokens.
 pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 
-/// A cache key: SHA-256 of the ID token, and the normalized scope set.
-type Key = ([u8; 32], Box<str>);
 type Flight = Shared<BoxFuture<'static, Result<AccessToken, Error>>>;
 
 /// Okta cross-app access for an agent: trades a signed-in user's ID token for an access
@@ -35,8 +33,9 @@ type Flight = Shared<BoxFuture<'static, Result<AccessToken, Error>>>;
 ///
 /// Results are cached per (ID token, scope set) — the audience and resource are fixed per
 /// flow — until expiry minus a buffer; concurrent callers for the same key share one flight;
-/// failures are not cached. The key holds a SHA-256 of the ID token rather than its unverified
-/// `sub`, so a forged ID token naming someone else can never hit their cached token.
+/// failures are not cached. The key is the exact ID token (compared byte for byte), never its
+/// unverified `sub`, so a forged ID token naming someone else can never hit their cached token.
+/// Answers without `expires_in` are not cached.
 /// [`IdJagFlow::step_up`] re-runs the flow with more scopes after a `403 insufficient_scope`.
 ///
 /// ```no_run
@@ -86,22 +85,6 @@ impl std::fmt::Debug for IdJagFlow {
     }
 }
 
-fn normalize_scopes<S: AsRef<str>>(scopes: &[S]) -> (Vec<String>, Box<str>) {
-    let set: BTreeSet<&str> = scopes
-        .iter()
-        .flat_map(|s| s.as_ref().split_ascii_whitespace())
-        .collect();
-    let list: Vec<String> = set.iter().map(|s| (*s).to_owned()).collect();
-    let joined = list.join(" ").into_boxed_str();
-    (list, joined)
-}
-
-fn hash_token(token: &str) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
-    out
-}
-
 impl IdJagFlow {
     /// Starts configuring a flow.
     pub fn builder() -> IdJagFlowBuilder {
@@ -115,22 +98,26 @@ impl IdJagFlow {
         id_token: &str,
         scopes: &[S],
     ) -> Result<AccessToken, Error> {
-        let (scopes, joined) = normalize_scopes(scopes);
-        let key = (hash_token(id_token), joined);
+        let scopes = normalize(scopes);
+        let view = KeyRef {
+            token: id_token,
+            scopes: &scopes,
+        };
         let flight = {
             let mut state = self.lock();
-            if let Some((token, refresh_at)) = state.cache.get(&key)
+            if let Some((token, refresh_at)) = state.cache.get(&view as &dyn KeyView)
                 && Instant::now() < *refresh_at
             {
                 return Ok(token.clone());
             }
-            match state.flights.get(&key) {
+            match state.flights.get(&view as &dyn KeyView) {
                 Some(flight) => flight.clone(),
                 None => {
+                    let key = Key::new(id_token, &scopes);
                     let inner = Arc::clone(&self.inner);
-                    let id_token = id_token.to_owned();
                     let flight_key = key.clone();
-                    let flight = async move { inner.run(flight_key, id_token, scopes).await }
+                    let id_token = id_token.to_owned();
+                    let flight = async move { inner.run(flight_key, id_token).await }
                         .boxed()
                         .shared();
                     state.flights.insert(key, flight.clone());
@@ -171,13 +158,8 @@ impl IdJagFlow {
 }
 
 impl Inner {
-    async fn run(
-        self: Arc<Self>,
-        key: Key,
-        id_token: String,
-        scopes: Vec<String>,
-    ) -> Result<AccessToken, Error> {
-        let result = self.fetch(&id_token, &scopes).await;
+    async fn run(self: Arc<Self>, key: Key, id_token: String) -> Result<AccessToken, Error> {
+        let result = self.fetch(&id_token, &key.scopes()).await;
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.flights.remove(&key);
         match &result {
@@ -354,13 +336,6 @@ impl IdJagFlowBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scopes_normalize_to_a_sorted_set() {
-        let (list, joined) = normalize_scopes(&["b a", "a", "c"]);
-        assert_eq!(list, ["a", "b", "c"]);
-        assert_eq!(&*joined, "a b c");
-    }
 
     #[test]
     fn builder_names_what_is_missing() {

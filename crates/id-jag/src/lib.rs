@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod cache_key;
 mod error;
 mod flow;
 mod jwt_bearer;
