@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 
-use crate::cel_rule::Memo;
+use crate::cel::Memo;
 use crate::engine::{CompiledPolicy, Decision};
 use crate::error::AuthzError;
 use crate::identity::Identity;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use cel::{Context, Env};
 
-use crate::cel_rule::{Activation, CelRule, Eval, Memo, environment};
+use crate::cel::{Activation, CelRule, Eval, Memo, environment};
 use crate::error::AuthzError;
 use crate::identity::Identity;
 use crate::pattern::Pattern;

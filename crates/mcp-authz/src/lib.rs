@@ -3,10 +3,9 @@
 mod authorizer;
 #[cfg(feature = "cedar")]
 mod cedar;
-mod cel_rule;
+mod cel;
 mod engine;
 mod error;
-mod fast;
 mod identity;
 mod items;
 pub mod layer;
@@ -16,7 +15,7 @@ mod request;
 mod sink;
 
 pub use authorizer::Authorizer;
-pub use cel_rule::{CEL_VARIABLES, known_variables};
+pub use cel::{CEL_VARIABLES, known_variables};
 pub use engine::Decision;
 pub use error::AuthzError;
 pub use identity::Identity;
