@@ -284,17 +284,33 @@ impl IdJagValidator {
         assertion: &str,
         authenticated_client_id: &str,
     ) -> Result<IdJagClaims, Error> {
-        let issuer = peek_issuer(assertion).map_err(rejected)?;
-        let verifier = self
-            .inner
-            .verifiers
-            .get(&issuer)
-            .ok_or_else(|| rejected(Rejection::UntrustedIssuer(issuer.clone())))?;
-        let verified = verifier
-            .verify(assertion)
-            .await
-            .map_err(|e| rejected(map_verify_error(e)))?;
-        let raw = verified.raw.clone();
+        let verifiers = &self.inner.verifiers;
+        // With one trusted issuer (the common case) its verifier checks `iss` itself; the
+        // payload is only peeked at to pick among several, or to name an untrusted issuer.
+        let verifier = match verifiers.values().next() {
+            Some(only) if verifiers.len() == 1 => only,
+            _ => {
+                let issuer = peek_issuer(assertion).map_err(rejected)?;
+                verifiers
+                    .get(&issuer)
+                    .ok_or_else(|| rejected(Rejection::UntrustedIssuer(issuer)))?
+            }
+        };
+        let verified = match verifier.verify(assertion).await {
+            Ok(verified) => verified,
+            Err(e) => {
+                if let Ok(issuer) = peek_issuer(assertion)
+                    && !verifiers.contains_key(&issuer)
+                {
+                    return Err(rejected(Rejection::UntrustedIssuer(issuer)));
+                }
+                return Err(rejected(map_verify_error(e)));
+            }
+        };
+        // Verified-token caching is off, so this is normally the only reference: no copy.
+        let verified = Arc::try_unwrap(verified).unwrap_or_else(|shared| (*shared).clone());
+        let issuer = verified.iss;
+        let raw = verified.raw;
         let text = |name: &str| raw.get(name).and_then(Value::as_str).map(str::to_owned);
         let client_id = text("client_id");
         if client_id.as_deref() != Some(authenticated_client_id) {
