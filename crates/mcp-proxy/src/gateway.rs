@@ -129,7 +129,7 @@ impl Gateway {
         };
         let authz = config.authorizer()?;
         let audit = Auditor::start(&config.audit).await?;
-        let backends = Backends::start(&config.backends);
+        let backends = Backends::start(&config.backends)?;
         backends.first_attempts().await;
         let catalog = match aggregate::build(&backends.list, &config.separator, true) {
             Ok(catalog) => catalog,

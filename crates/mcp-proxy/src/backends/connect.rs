@@ -5,6 +5,7 @@ use std::process::Stdio;
 
 use rmcp::ServiceExt;
 use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -21,6 +22,7 @@ pub(crate) struct Connection {
 pub(crate) async fn connect(
     config: &BackendConfig,
     client: BackendClient,
+    auth_header: Option<(http::HeaderName, http::HeaderValue)>,
 ) -> Result<Connection, String> {
     match &config.transport {
         TransportConfig::Stdio(stdio) => {
@@ -39,7 +41,20 @@ pub(crate) async fn connect(
             spawn(config, command, client).await
         }
         TransportConfig::Http(http) => {
-            let transport = StreamableHttpClientTransport::from_uri(http.url.as_str());
+            let mut transport_config =
+                StreamableHttpClientTransportConfig::with_uri(http.url.as_str());
+            if let Some((name, value)) = auth_header {
+                transport_config =
+                    transport_config.custom_headers([(name, value)].into_iter().collect());
+            }
+            // No redirects: credentials are never re-sent to another origin.
+            let http_client = reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            let transport =
+                StreamableHttpClientTransport::with_client(http_client, transport_config);
             let service = client
                 .serve(transport)
                 .await

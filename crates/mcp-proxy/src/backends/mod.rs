@@ -4,6 +4,7 @@
 
 mod client;
 mod connect;
+mod outgoing;
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use tokio::task::JoinHandle;
 use crate::config::BackendConfig;
 use client::BackendClient;
 use connect::connect;
+use outgoing::Outgoing;
 
 /// How often a live backend is pinged to notice a dead connection.
 const PING_INTERVAL: Duration = Duration::from_secs(10);
@@ -25,6 +27,8 @@ const PING_INTERVAL: Duration = Duration::from_secs(10);
 const PING_TIMEOUT: Duration = Duration::from_secs(5);
 /// A connection that lived this long resets the backoff.
 const STABLE_AFTER: Duration = Duration::from_secs(60);
+/// Why a connection is closed on purpose before its token expires.
+const RENEWING: &str = "renewing its credentials";
 /// How long a backend gets to finish its handshake and first listing.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -47,6 +51,7 @@ enum State {
 /// One backend and its current state.
 pub(crate) struct Backend {
     pub(crate) config: BackendConfig,
+    outgoing: Outgoing,
     state: RwLock<State>,
     restarts: std::sync::atomic::AtomicU64,
     generation: Arc<watch::Sender<u64>>,
@@ -134,7 +139,7 @@ impl Backend {
                 }
                 _ = shutdown.changed() => break,
             };
-            let (service, live) = match attempt {
+            let (service, live, renew_at) = match attempt {
                 Ok(pair) => pair,
                 Err(reason) => {
                     tracing::warn!(backend = %self.config.name, "backend unavailable: {reason}; retrying in {backoff:?}");
@@ -178,6 +183,7 @@ impl Backend {
                             Err(e) => tracing::warn!(backend = %self.config.name, "refreshing lists failed: {e}"),
                         }
                     }
+                    _ = renew(renew_at) => break RENEWING.to_owned(),
                     _ = ping.tick() => {
                         let ping = peer.send_request(ClientRequest::PingRequest(PingRequest::default()));
                         match tokio::time::timeout(PING_TIMEOUT, ping).await {
@@ -196,6 +202,10 @@ impl Backend {
             };
             cancel.cancel();
             drop(waiting);
+            if reason == RENEWING {
+                tracing::info!(backend = %self.config.name, "reconnecting with a fresh token");
+                continue;
+            }
             tracing::warn!(backend = %self.config.name, "backend down: {reason}; reconnecting in {backoff:?}");
             self.set(State::Down(reason));
             if started.elapsed() >= STABLE_AFTER {
@@ -212,17 +222,9 @@ impl Backend {
         self.set(State::Stopped);
     }
 
-    async fn open(
-        &self,
-        client: BackendClient,
-    ) -> Result<
-        (
-            rmcp::service::RunningService<RoleClient, BackendClient>,
-            Live,
-        ),
-        String,
-    > {
-        let connection = connect(&self.config, client).await?;
+    async fn open(&self, client: BackendClient) -> Result<Opened, String> {
+        let auth = self.outgoing.for_connection().await?;
+        let connection = connect(&self.config, client, auth.header).await?;
         let peer = connection.service.peer().clone();
         let (tools, prompts, resources) = list_all(&peer)
             .await
@@ -234,7 +236,7 @@ impl Backend {
             resources,
             pid: connection.pid,
         };
-        Ok((connection.service, live))
+        Ok((connection.service, live, auth.renew_at))
     }
 }
 
@@ -242,6 +244,14 @@ fn describe_quit(quit: Result<rmcp::service::QuitReason, tokio::task::JoinError>
     match quit {
         Ok(reason) => format!("{reason:?}"),
         Err(e) => format!("task failed: {e}"),
+    }
+}
+
+/// Resolves at `at` (never without one).
+async fn renew(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -254,6 +264,11 @@ async fn sleep_or_shutdown(delay: Duration, shutdown: &mut watch::Receiver<bool>
 }
 
 type Lists = (Vec<Tool>, Vec<Prompt>, Vec<Resource>);
+type Opened = (
+    rmcp::service::RunningService<RoleClient, BackendClient>,
+    Live,
+    Option<Instant>,
+);
 
 async fn list_all(peer: &Peer<RoleClient>) -> Result<Lists, ServiceError> {
     let caps = peer.peer_info().map(|info| info.capabilities.clone());
@@ -289,15 +304,22 @@ pub(crate) struct Backends {
 
 impl Backends {
     /// Starts one supervisor per backend (returns at once).
-    pub(crate) fn start(configs: &[BackendConfig]) -> Self {
+    pub(crate) fn start(configs: &[BackendConfig]) -> Result<Self, crate::ProxyError> {
         let generation = Arc::new(watch::channel(0u64).0);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut list = Vec::new();
         let mut tasks = Vec::new();
         let mut first_attempts = Vec::new();
         for config in configs {
+            let outgoing = Outgoing::build(&config.credentials).map_err(|message| {
+                crate::ProxyError::Backend {
+                    backend: config.name.clone(),
+                    message,
+                }
+            })?;
             let backend = Arc::new(Backend {
                 config: config.clone(),
+                outgoing,
                 state: RwLock::new(State::Starting),
                 restarts: std::sync::atomic::AtomicU64::new(0),
                 generation: Arc::clone(&generation),
@@ -309,13 +331,13 @@ impl Backends {
             ));
             list.push(backend);
         }
-        Backends {
+        Ok(Backends {
             list,
             generation,
             shutdown,
             tasks: std::sync::Mutex::new(tasks),
             first_attempts: tokio::sync::Mutex::new(first_attempts),
-        }
+        })
     }
 
     /// Waits until every backend made its first connection attempt (success or not).

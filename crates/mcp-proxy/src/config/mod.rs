@@ -2,6 +2,7 @@
 //! validation. Every struct rejects unknown fields; every error names the file,
 //! the line (for syntax and schema errors) and the field.
 
+mod credentials;
 mod duration;
 mod env;
 
@@ -14,6 +15,8 @@ use serde::Deserialize;
 
 pub(crate) use duration::parse as parse_duration;
 use env::{Lookup, ProcessEnv, expand};
+
+pub use credentials::{CredentialsConfig, Secret};
 
 use crate::error::ProxyError;
 
@@ -159,6 +162,8 @@ pub struct BackendConfig {
     pub backoff_max: Duration,
     /// How to reach it.
     pub transport: TransportConfig,
+    /// What the gateway sends to it (HTTP backends; default none).
+    pub credentials: CredentialsConfig,
 }
 
 impl BackendConfig {
@@ -231,6 +236,8 @@ struct RawBackend {
     http: Option<HttpConfig>,
     #[serde(default)]
     demo: Option<String>,
+    #[serde(default)]
+    credentials: CredentialsConfig,
 }
 
 fn default_backoff_initial() -> Duration {
@@ -274,6 +281,7 @@ impl TryFrom<RawBackend> for BackendConfig {
             backoff_initial: raw.backoff_initial,
             backoff_max: raw.backoff_max,
             transport,
+            credentials: raw.credentials,
         })
     }
 }
@@ -372,6 +380,28 @@ impl GatewayConfig {
                     fix(&mut http.url, format!("backends[{i}].http.url"))?;
                 }
                 TransportConfig::Demo(_) => {}
+            }
+            match &mut backend.credentials {
+                CredentialsConfig::Header { value: Some(v), .. } => {
+                    fix(&mut v.0, format!("backends[{i}].credentials.value"))?;
+                }
+                CredentialsConfig::OktaClientCredentials {
+                    issuer,
+                    token_endpoint,
+                    client_secret,
+                    ..
+                } => {
+                    if let Some(v) = issuer {
+                        fix(v, format!("backends[{i}].credentials.issuer"))?;
+                    }
+                    if let Some(v) = token_endpoint {
+                        fix(v, format!("backends[{i}].credentials.token_endpoint"))?;
+                    }
+                    if let Some(v) = client_secret {
+                        fix(&mut v.0, format!("backends[{i}].credentials.client_secret"))?;
+                    }
+                }
+                _ => {}
             }
         }
         Ok(())
@@ -475,8 +505,66 @@ impl GatewayConfig {
                 }
                 _ => {}
             }
+            validate_credentials(origin, i, backend)?;
         }
         Ok(())
+    }
+}
+
+fn validate_credentials(origin: &str, i: usize, backend: &BackendConfig) -> Result<(), ProxyError> {
+    let field = |f: &str| format!("backends[{i}].credentials{f}");
+    let is_http = matches!(backend.transport, TransportConfig::Http(_));
+    match &backend.credentials {
+        CredentialsConfig::None => Ok(()),
+        _ if !is_http => Err(invalid(
+            origin,
+            field(""),
+            "credentials apply to http backends; give child processes secrets with stdio.env",
+        )),
+        CredentialsConfig::Header {
+            value,
+            value_file,
+            name,
+        } => {
+            if value.is_some() == value_file.is_some() {
+                return Err(invalid(
+                    origin,
+                    field(".value"),
+                    "set exactly one of `value` and `value_file`",
+                ));
+            }
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(invalid(
+                    origin,
+                    field(".name"),
+                    format!("`{name}` is not a header name"),
+                ));
+            }
+            Ok(())
+        }
+        CredentialsConfig::OktaClientCredentials {
+            issuer,
+            token_endpoint,
+            client_secret,
+            private_key_file,
+            ..
+        } => {
+            if issuer.is_some() == token_endpoint.is_some() {
+                return Err(invalid(
+                    origin,
+                    field(".issuer"),
+                    "set exactly one of `issuer` and `token_endpoint`",
+                ));
+            }
+            if client_secret.is_some() == private_key_file.is_some() {
+                return Err(invalid(
+                    origin,
+                    field(".client_secret"),
+                    "set exactly one of `client_secret` and `private_key_file`",
+                ));
+            }
+            Ok(())
+        }
     }
 }
 

@@ -126,6 +126,7 @@ fn demo_backend(name: &str, exe: &Path) -> BackendConfig {
             env: Default::default(),
             cwd: None,
         }),
+        credentials: Default::default(),
     }
 }
 
