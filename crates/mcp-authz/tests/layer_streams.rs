@@ -46,6 +46,16 @@ fn sse(rx: mpsc::Receiver<Bytes>) -> Response {
 async fn upstream_post(State(slot): State<Slot>, body: Bytes) -> Response {
     let msg: Value = serde_json::from_slice(&body).unwrap();
     let id = msg["id"].clone();
+    if msg["params"]["gzip"] == true {
+        return (
+            [
+                ("content-type", "application/json"),
+                ("content-encoding", "gzip"),
+            ],
+            "\u{1f}\u{8b}not really gzip",
+        )
+            .into_response();
+    }
     if msg["params"]["plain"] == true {
         return ([("content-type", "text/plain")], "tools: delete_everything").into_response();
     }
@@ -290,5 +300,15 @@ async fn lists_the_layer_cannot_check_fail_closed() {
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["error"]["code"], mcp_authz::layer::INTERNAL_ERROR);
     assert_eq!(v["id"], 5);
+    // A compressed list cannot be filtered: 502, not relayed.
+    let resp = post(
+        &url,
+        json!({"jsonrpc": "2.0", "id": 6, "method": "resources/list", "params": {"gzip": true}}),
+    )
+    .header("accept-encoding", "gzip")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 502);
     task.abort();
 }

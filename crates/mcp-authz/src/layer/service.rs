@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{
+    ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE,
+};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri, Version};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -92,6 +94,8 @@ impl Head {
         let h = req.headers_mut();
         h.remove(CONTENT_LENGTH);
         if strip_mcp_headers {
+            // Batch entries are read by the layer: ask for them uncompressed.
+            h.remove(ACCEPT_ENCODING);
             // SEP-2243 headers describe the original body, not a batch entry.
             let names: Vec<_> = h
                 .keys()
@@ -160,7 +164,12 @@ where
 
     if head.method != Method::POST {
         let is_get = head.method == Method::GET;
-        let resp = inner.oneshot(head.request(bytes, false)).await?;
+        let mut req = head.request(bytes, false);
+        if is_get {
+            // The layer reads this stream: ask for it uncompressed.
+            req.headers_mut().remove(ACCEPT_ENCODING);
+        }
+        let resp = inner.oneshot(req).await?;
         if is_get {
             return Ok(filter_response(resp, &shared, filterer(), Expect::Shape).await);
         }
@@ -201,7 +210,9 @@ where
                     Ok(resp.map(AuthzBody::pass))
                 }
                 Judgement::Forward(Some(expect)) => {
-                    let resp = inner.oneshot(into_request(head, bytes)).await?;
+                    let mut req = into_request(head, bytes);
+                    req.headers_mut().remove(ACCEPT_ENCODING);
+                    let resp = inner.oneshot(req).await?;
                     Ok(filter_response(resp, &shared, filterer(), expect).await)
                 }
                 Judgement::Answer(v) => Ok(json_response(StatusCode::OK, &v)),
@@ -561,6 +572,24 @@ where
 {
     if !resp.status().is_success() {
         return resp.map(AuthzBody::pass);
+    }
+    let encoded = resp
+        .headers()
+        .get(CONTENT_ENCODING)
+        .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
+    if encoded {
+        // Compressed despite the request: the layer cannot read it, so it is not relayed.
+        let id = match &expect {
+            Expect::Id(id, _) => Some(id),
+            Expect::Shape => None,
+        };
+        let err = jsonrpc::error(
+            id,
+            jsonrpc::INTERNAL_ERROR,
+            "the MCP server answered with a content encoding the layer cannot filter",
+            None,
+        );
+        return json_response(StatusCode::BAD_GATEWAY, &err);
     }
     let ct = content_type(resp.headers()).to_ascii_lowercase();
     if ct.starts_with("text/event-stream") {
