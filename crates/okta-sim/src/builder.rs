@@ -41,6 +41,8 @@ pub struct OktaSimBuilder {
     jwks_max_age: Duration,
     org_groups_claim: GroupsClaim,
     org_access_token_ttl: Duration,
+    authorization_code_ttl: Duration,
+    max_registered_clients: usize,
 }
 
 impl Default for OktaSimBuilder {
@@ -54,6 +56,8 @@ impl Default for OktaSimBuilder {
             jwks_max_age: Duration::from_secs(300),
             org_groups_claim: GroupsClaim::all(),
             org_access_token_ttl: Duration::from_secs(3600),
+            authorization_code_ttl: crate::codes::DEFAULT_CODE_TTL,
+            max_registered_clients: crate::registry::DEFAULT_MAX_REGISTERED,
         }
     }
 }
@@ -111,6 +115,20 @@ impl OktaSimBuilder {
         self
     }
 
+    /// Lifetime of authorization codes issued at `/v1/authorize` (default 60 s, as Okta).
+    pub fn authorization_code_ttl(mut self, ttl: Duration) -> Self {
+        self.authorization_code_ttl = ttl;
+        self
+    }
+
+    /// How many clients may register through dynamic client registration
+    /// (`POST /oauth2/v1/clients`, default 1000, at most 100 000); further registrations
+    /// answer 503 `temporarily_unavailable`.
+    pub fn max_registered_clients(mut self, max: usize) -> Self {
+        self.max_registered_clients = max;
+        self
+    }
+
     /// Validates the configuration, generates one RSA-2048 key per server, binds the
     /// listener and starts serving on the current tokio runtime.
     ///
@@ -155,6 +173,8 @@ impl OktaSimBuilder {
             id_token_ttl: self.org_access_token_ttl,
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
             keys: RwLock::new(KeySet::new(org_key)),
+            resources: Vec::new(),
+            registration_endpoint: format!("{base_url}/oauth2/v1/clients"),
         };
         let mut custom = HashMap::new();
         for (server, key) in plan.servers.into_iter().zip(keys) {
@@ -180,6 +200,8 @@ impl OktaSimBuilder {
                 id_token_ttl: server.id_token_ttl,
                 refresh_token_ttl: server.refresh_token_ttl,
                 keys: RwLock::new(KeySet::new(key)),
+                resources: server.resources.clone(),
+                registration_endpoint: format!("{base_url}/oauth2/v1/clients"),
             };
             custom.insert(server.id, state);
         }
@@ -195,6 +217,8 @@ impl OktaSimBuilder {
             refresh_tokens: Mutex::new(RefreshStore::default()),
             jwks_max_age: self.jwks_max_age,
             cross_app: crate::grants::CrossAppState::default(),
+            codes: Mutex::new(crate::codes::CodeStore::new(self.authorization_code_ttl)),
+            registry: crate::registry::ClientRegistry::new(self.max_registered_clients),
         });
         Ok(OktaSim::serve(state, listener, local_addr))
     }
@@ -226,7 +250,9 @@ impl OktaSimBuilder {
                 }
                 ClientCredential::Secret(_) => None,
                 ClientCredential::PublicJwk(jwk) => Some(ClientKeys::parse(&client.id, jwk)?),
+                ClientCredential::None => None,
             };
+            crate::grants::check_client_config(client)?;
             let record = ClientRecord {
                 config: client.clone(),
                 keys,
@@ -241,6 +267,7 @@ impl OktaSimBuilder {
         let mut servers: Vec<AuthServer> = Vec::new();
         for server in &self.servers {
             validate_server_id(&server.id)?;
+            crate::grants::check_server_config(server)?;
             if servers.iter().any(|s| s.id == server.id) {
                 return Err(Error::Config(format!(
                     "authorization server `{}` is configured twice",

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 mod builder;
 mod client_auth;
+mod codes;
 mod config;
 mod controls;
 mod error;
@@ -8,6 +9,9 @@ mod form;
 mod grants;
 mod http;
 mod keys;
+mod pkce;
+mod redirect_uri;
+mod registry;
 mod sim;
 mod state;
 mod tokens;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+mod authorize;
 mod cross_app;
 
 use crate::builder::OktaSimBuilder;

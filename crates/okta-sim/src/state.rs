@@ -34,6 +34,10 @@ pub(crate) struct SimState {
     pub(crate) refresh_tokens: Mutex<RefreshStore>,
     pub(crate) jwks_max_age: Duration,
     pub(crate) cross_app: crate::grants::CrossAppState,
+    /// Authorization codes issued at `/v1/authorize`.
+    pub(crate) codes: Mutex<crate::codes::CodeStore>,
+    /// Clients registered through `/oauth2/v1/clients` (RFC 7591).
+    pub(crate) registry: crate::registry::ClientRegistry,
 }
 
 impl SimState {
@@ -43,6 +47,13 @@ impl SimState {
             AuthServerId::Org => Some(&self.org),
             AuthServerId::Custom(id) => self.custom.get(id),
         }
+    }
+
+    /// A configured or dynamically registered client.
+    pub(crate) fn client(&self, client_id: &str) -> Option<&ClientRecord> {
+        self.clients
+            .get(client_id)
+            .or_else(|| self.registry.get(client_id))
     }
 
     /// Whether the user exists and has not been deactivated.
@@ -73,6 +84,10 @@ pub(crate) struct ServerState {
     pub(crate) id_token_ttl: Duration,
     pub(crate) refresh_token_ttl: Duration,
     pub(crate) keys: RwLock<KeySet>,
+    /// RFC 8707 resources (besides `audience`) this server issues tokens for.
+    pub(crate) resources: Vec<String>,
+    /// The org's dynamic client registration endpoint (RFC 7591).
+    pub(crate) registration_endpoint: String,
 }
 
 impl ServerState {

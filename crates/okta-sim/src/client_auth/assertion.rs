@@ -81,8 +81,7 @@ pub(crate) fn verify<'a>(
         (None, None) => return Err(invalid("The client_assertion has no 'sub' claim.")),
     };
     let record = state
-        .clients
-        .get(client_id)
+        .client(client_id)
         .ok_or_else(|| invalid("Client authentication failed: unknown client."))?;
     let keys = record.keys.as_ref().ok_or_else(|| {
         invalid("The client is not registered for private_key_jwt; it must use its client_secret.")

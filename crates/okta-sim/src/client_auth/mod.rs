@@ -19,11 +19,12 @@ use crate::form::TokenForm;
 use crate::http::errors::OAuthError;
 use crate::state::{ClientRecord, ServerState, SimState};
 
-/// `token_endpoint_auth_methods_supported`.
-pub(crate) const AUTH_METHODS: [&str; 3] = [
+/// `token_endpoint_auth_methods_supported` (`none`: public clients with PKCE).
+pub(crate) const AUTH_METHODS: [&str; 4] = [
     "client_secret_basic",
     "client_secret_post",
     "private_key_jwt",
+    "none",
 ];
 
 /// `token_endpoint_auth_signing_alg_values_supported`: what client assertions may use.
@@ -38,6 +39,8 @@ pub(crate) enum AuthMethod {
     SecretBasic,
     SecretPost,
     PrivateKeyJwt,
+    /// A public client: only `client_id`, no credential (PKCE protects the code).
+    None,
 }
 
 /// A client that proved its identity.
@@ -115,6 +118,15 @@ pub(crate) fn authenticate<'a>(
             method: AuthMethod::PrivateKeyJwt,
         });
     }
+    if let Some(client_id) = form.get("client_id")
+        && let Some(record) = state.client(client_id)
+        && matches!(record.config.credential, ClientCredential::None)
+    {
+        return Ok(AuthenticatedClient {
+            record,
+            method: AuthMethod::None,
+        });
+    }
     Err(OAuthError::invalid_client("No client credentials found."))
 }
 
@@ -124,8 +136,7 @@ fn check_secret<'a>(
     secret: &str,
 ) -> Result<&'a ClientRecord, OAuthError> {
     let record = state
-        .clients
-        .get(client_id)
+        .client(client_id)
         .ok_or_else(|| OAuthError::invalid_client(BAD_CLIENT))?;
     match &record.config.credential {
         ClientCredential::Secret(expected) => {
@@ -136,6 +147,10 @@ fn check_secret<'a>(
                 .map(|()| record)
                 .map_err(|_| OAuthError::invalid_client(BAD_CLIENT))
         }
+        ClientCredential::None => Err(OAuthError::invalid_client(
+            "The client is a public client (token_endpoint_auth_method none); send only its \
+             client_id, without a client_secret.",
+        )),
         ClientCredential::PublicJwk(_) => Err(OAuthError::invalid_client(
             "The client is registered for private_key_jwt; a client_secret is not accepted.",
         )),

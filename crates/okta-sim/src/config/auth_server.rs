@@ -29,6 +29,7 @@ pub struct AuthServer {
     pub(crate) access_token_ttl: Duration,
     pub(crate) id_token_ttl: Duration,
     pub(crate) refresh_token_ttl: Duration,
+    pub(crate) resources: Vec<String>,
 }
 
 impl AuthServer {
@@ -47,6 +48,7 @@ impl AuthServer {
             access_token_ttl: Duration::from_secs(3600),
             id_token_ttl: Duration::from_secs(3600),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
+            resources: Vec::new(),
         }
     }
 
@@ -98,6 +100,20 @@ impl AuthServer {
     /// Lifetime of refresh tokens (default 7 days).
     pub fn refresh_token_ttl(mut self, ttl: Duration) -> Self {
         self.refresh_token_ttl = ttl;
+        self
+    }
+
+    /// The RFC 8707 resource indicators this server issues tokens for at `/v1/authorize`
+    /// (e.g. the URL MCP clients connect to, `http://127.0.0.1:8080/mcp`). A `resource`
+    /// parameter naming one of them (or the server's [`AuthServer::audience`]) becomes the
+    /// access token's `aud`; any other answers `invalid_target`. Default: none (only the
+    /// audience). Each must be an absolute URI without fragment (checked at start).
+    pub fn resources<I, S>(mut self, resources: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.resources = resources.into_iter().map(Into::into).collect();
         self
     }
 

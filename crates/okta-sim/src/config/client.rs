@@ -21,6 +21,10 @@ pub struct SimClient {
     pub(crate) grants: Vec<GrantType>,
     pub(crate) scopes: Option<Vec<String>>,
     pub(crate) refresh_rotation: RefreshTokenRotation,
+    /// Redirect URIs for the authorization code flow (exact match).
+    pub(crate) redirect_uris: Vec<String>,
+    /// Display name shown on the sign-in page (`client_name` of a registered client).
+    pub(crate) name: Option<String>,
 }
 
 /// How a client proves its identity at the token endpoint.
@@ -30,6 +34,9 @@ pub(crate) enum ClientCredential {
     Secret(String),
     /// A public JWK or JWK Set: `private_key_jwt`.
     PublicJwk(serde_json::Value),
+    /// No credential: a public client (`token_endpoint_auth_method` `none`) that sends only
+    /// its `client_id` and proves possession of the authorization code with PKCE.
+    None,
 }
 
 /// What the token endpoint does with a refresh token once it has been used.
@@ -75,6 +82,22 @@ impl SimClient {
         Self::with_credential(client_id.into(), ClientCredential::PublicJwk(public_jwk))
     }
 
+    /// A public client (a native app, SPA or MCP client without a secret;
+    /// `token_endpoint_auth_method` `none`): it sends only `client_id` to the token endpoint
+    /// and must use PKCE. Default grants: `authorization_code` and `refresh_token` (the only
+    /// grants a public client may have; others are a configuration error at start).
+    ///
+    /// ```
+    /// use okta_sim::SimClient;
+    /// let cli = SimClient::public("mcp-cli").redirect_uris(["http://127.0.0.1:33418/callback"]);
+    /// assert_eq!(cli.client_id(), "mcp-cli");
+    /// ```
+    pub fn public(client_id: impl Into<String>) -> Self {
+        let mut client = Self::with_credential(client_id.into(), ClientCredential::None);
+        client.grants = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+        client
+    }
+
     fn with_credential(id: String, credential: ClientCredential) -> Self {
         Self {
             id,
@@ -82,7 +105,28 @@ impl SimClient {
             grants: vec![GrantType::ClientCredentials],
             scopes: None,
             refresh_rotation: RefreshTokenRotation::default(),
+            redirect_uris: Vec::new(),
+            name: None,
         }
+    }
+
+    /// The redirect URIs this client may use at `/v1/authorize`; a request's `redirect_uri`
+    /// must equal one of them exactly (no port wildcard for loopback). Each must be an
+    /// absolute URI without fragment, `https`, `http` only for loopback hosts, or a private-use
+    /// scheme (RFC 8252 §7.1); checked at start.
+    pub fn redirect_uris<I, S>(mut self, uris: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.redirect_uris = uris.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The display name the sign-in page shows (default: the client id).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
     }
 
     /// The grant types this client may use (others get `unauthorized_client`).
@@ -123,6 +167,7 @@ impl fmt::Debug for SimClient {
         let auth = match &self.credential {
             ClientCredential::Secret(_) => "client_secret ([redacted])",
             ClientCredential::PublicJwk(_) => "private_key_jwt",
+            ClientCredential::None => "none (public client)",
         };
         f.debug_struct("SimClient")
             .field("id", &self.id)
@@ -130,6 +175,8 @@ impl fmt::Debug for SimClient {
             .field("grants", &self.grants)
             .field("scopes", &self.scopes)
             .field("refresh_rotation", &self.refresh_rotation)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("name", &self.name)
             .finish()
     }
 }

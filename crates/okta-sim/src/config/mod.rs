@@ -21,8 +21,7 @@ use std::time::Duration;
 
 /// An OAuth 2.0 grant type a client may be allowed to use.
 ///
-/// The simulator implements `client_credentials`, `password` and `refresh_token`; more grant
-/// types (authorization code, token exchange, JWT bearer) will be added as new variants.
+/// The simulator implements every variant; more grant types may be added as new variants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GrantType {
@@ -38,6 +37,9 @@ pub enum GrantType {
     /// `urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523), custom servers: an ID-JAG
     /// from the org server becomes an access token.
     JwtBearer,
+    /// `authorization_code` (RFC 6749 §4.1) with PKCE S256 (RFC 7636), custom servers: a
+    /// user signs in at `/v1/authorize` and the client redeems the code.
+    AuthorizationCode,
 }
 
 impl GrantType {
@@ -49,6 +51,7 @@ impl GrantType {
             Self::RefreshToken => "refresh_token",
             Self::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
             Self::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            Self::AuthorizationCode => "authorization_code",
         }
     }
 
@@ -60,6 +63,7 @@ impl GrantType {
             "refresh_token" => Some(Self::RefreshToken),
             "urn:ietf:params:oauth:grant-type:token-exchange" => Some(Self::TokenExchange),
             "urn:ietf:params:oauth:grant-type:jwt-bearer" => Some(Self::JwtBearer),
+            "authorization_code" => Some(Self::AuthorizationCode),
             _ => None,
         }
     }

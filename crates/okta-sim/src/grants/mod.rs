@@ -2,6 +2,7 @@
 //! token response. Adding a grant = a module here + a [`GrantType`] variant + a match arm
 //! in [`dispatch`].
 
+mod authorization_code;
 mod client_credentials;
 mod cross_app;
 mod jwt_bearer;
@@ -11,8 +12,10 @@ mod response;
 mod scopes;
 mod token_exchange;
 
+pub(crate) use authorization_code::{authorize_scopes, check_client_config, check_server_config};
 pub(crate) use cross_app::CrossAppState;
 pub(crate) use response::TokenResponse;
+pub(crate) use scopes::parse as parse_scopes;
 
 use axum::response::{IntoResponse, Response};
 
@@ -32,11 +35,12 @@ const ORG_GRANTS: [GrantType; 3] = [
 ];
 
 /// Grants custom servers implement.
-const CUSTOM_GRANTS: [GrantType; 4] = [
+const CUSTOM_GRANTS: [GrantType; 5] = [
     GrantType::ClientCredentials,
     GrantType::Password,
     GrantType::RefreshToken,
     GrantType::JwtBearer,
+    GrantType::AuthorizationCode,
 ];
 
 /// The grant types `server` accepts at its token endpoint.
@@ -119,6 +123,7 @@ async fn run(
             return token_exchange::grant(state, server, client, form).await;
         }
         GrantType::JwtBearer => return jwt_bearer::grant(state, server, client, form).await,
+        GrantType::AuthorizationCode => authorization_code::grant(state, server, client, form),
     };
     response.map(IntoResponse::into_response)
 }

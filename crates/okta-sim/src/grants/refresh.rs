@@ -14,7 +14,7 @@ use crate::config::{GrantType, RefreshTokenRotation, SimUser};
 use crate::form::TokenForm;
 use crate::http::errors::OAuthError;
 use crate::state::{ServerState, SimState, lock};
-use crate::tokens::{IssueRequest, RefreshRecord, issue_tokens, random_id};
+use crate::tokens::{IssueRequest, RefreshRecord, issue_tokens_for, random_id};
 
 const BAD_REFRESH_TOKEN: &str = "The refresh token is invalid or expired.";
 
@@ -41,6 +41,18 @@ pub(super) fn grant(
     if record.server != server.id || record.client_id != client.id() {
         return Err(OAuthError::invalid_grant(BAD_REFRESH_TOKEN));
     }
+    if let Some(resource) = form.get("resource") {
+        let granted = record.audience.as_deref().unwrap_or(&server.audience);
+        if resource != granted {
+            return Err(OAuthError::invalid_target(
+                "The resource differs from the one this refresh token was issued for.",
+            ));
+        }
+    }
+    let lineage = Lineage {
+        audience: record.audience.clone(),
+        grant_id: record.grant_id.clone(),
+    };
     let user = state.active_user(&record.login).ok_or_else(|| {
         OAuthError::invalid_grant("The user of this refresh token is not active.")
     })?;
@@ -62,7 +74,15 @@ pub(super) fn grant(
             requested
         }
     };
-    let mut response = issue(server, client, user, &scopes, record.auth_time, None)?;
+    let mut response = issue(
+        server,
+        client,
+        user,
+        &scopes,
+        record.auth_time,
+        None,
+        &lineage,
+    )?;
     let refresh_token = match client.record.refresh_rotation() {
         RefreshTokenRotation::Persistent => token.to_owned(),
         RefreshTokenRotation::Rotate { grace_period } => {
@@ -73,6 +93,7 @@ pub(super) fn grant(
                 user,
                 &record.scopes,
                 record.auth_time,
+                &lineage,
             )?;
             let until = now.checked_add(grace_period).unwrap_or(now);
             lock(&state.refresh_tokens).retire(token, until);
@@ -81,6 +102,14 @@ pub(super) fn grant(
     };
     response.refresh_token = Some(refresh_token);
     Ok(response)
+}
+
+/// Where a user grant's tokens come from: the access token audience override (an RFC 8707
+/// resource) and the authorization code they descend from. Refresh tokens inherit both.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Lineage {
+    pub(super) audience: Option<String>,
+    pub(super) grant_id: Option<String>,
 }
 
 /// The token response of a user grant: access token, ID token with `openid`, refresh
@@ -94,7 +123,26 @@ pub(super) fn respond_for_user(
     auth_time: i64,
     nonce: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
-    let mut response = issue(server, client, user, &scopes, auth_time, nonce)?;
+    respond_with_lineage(
+        state,
+        server,
+        client,
+        user,
+        (scopes, auth_time, nonce),
+        &Lineage::default(),
+    )
+}
+
+/// [`respond_for_user`] for tokens with a [`Lineage`] (authorization code grants).
+pub(super) fn respond_with_lineage(
+    state: &SimState,
+    server: &ServerState,
+    client: &AuthenticatedClient<'_>,
+    user: &SimUser,
+    (scopes, auth_time, nonce): (Vec<String>, i64, Option<&str>),
+    lineage: &Lineage,
+) -> Result<TokenResponse, OAuthError> {
+    let mut response = issue(server, client, user, &scopes, auth_time, nonce, lineage)?;
     let may_refresh = client
         .record
         .config
@@ -102,7 +150,7 @@ pub(super) fn respond_for_user(
         .contains(&GrantType::RefreshToken);
     if may_refresh && scopes.iter().any(|s| s == "offline_access") {
         response.refresh_token = Some(new_refresh_token(
-            state, server, client, user, &scopes, auth_time,
+            state, server, client, user, &scopes, auth_time, lineage,
         )?);
     }
     Ok(response)
@@ -115,15 +163,19 @@ fn issue(
     scopes: &[String],
     auth_time: i64,
     nonce: Option<&str>,
+    lineage: &Lineage,
 ) -> Result<TokenResponse, OAuthError> {
-    let issued = issue_tokens(&IssueRequest {
-        server,
-        client_id: client.id(),
-        user: Some(user),
-        scopes,
-        auth_time,
-        nonce,
-    })
+    let issued = issue_tokens_for(
+        &IssueRequest {
+            server,
+            client_id: client.id(),
+            user: Some(user),
+            scopes,
+            auth_time,
+            nonce,
+        },
+        lineage.audience.as_deref(),
+    )
     .map_err(|e| OAuthError::server_error(e.to_string()))?;
     Ok(TokenResponse {
         token_type: "Bearer",
@@ -142,6 +194,7 @@ fn new_refresh_token(
     user: &SimUser,
     scopes: &[String],
     auth_time: i64,
+    lineage: &Lineage,
 ) -> Result<String, OAuthError> {
     let token = random_id(32).map_err(|e| OAuthError::server_error(e.to_string()))?;
     let now = Instant::now();
@@ -153,6 +206,8 @@ fn new_refresh_token(
         auth_time,
         expires_at: now.checked_add(server.refresh_token_ttl).unwrap_or(now),
         retired_until: None,
+        audience: lineage.audience.clone(),
+        grant_id: lineage.grant_id.clone(),
     };
     lock(&state.refresh_tokens).insert(&token, record, now);
     Ok(token)

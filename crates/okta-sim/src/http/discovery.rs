@@ -64,13 +64,15 @@ fn document(server: &ServerState, flavor: Flavor) -> Value {
         "token_endpoint": server.token_endpoint(),
         "jwks_uri": server.jwks_uri(),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "fragment", "form_post"],
+        "response_modes_supported": ["query"],
         "grant_types_supported": grant_types,
         "scopes_supported": server.scopes,
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
         "code_challenge_methods_supported": ["S256"],
         "request_parameter_supported": false,
+        "registration_endpoint": server.registration_endpoint,
+        "authorization_response_iss_parameter_supported": true,
     });
     if flavor == Flavor::OpenIdConfiguration
         && let Value::Object(map) = &mut doc

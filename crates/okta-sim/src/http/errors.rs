@@ -104,6 +104,11 @@ impl OAuthError {
     pub(crate) fn code(&self) -> &'static str {
         self.code
     }
+
+    /// The `error_description`.
+    pub(crate) fn description(&self) -> &str {
+        &self.description
+    }
 }
 
 impl IntoResponse for OAuthError {

@@ -1,9 +1,12 @@
 //! The HTTP surface: routes, the controls middleware, and error bodies.
 
+mod authorize;
 mod discovery;
 pub(crate) mod errors;
 mod jwks;
 mod middleware;
+mod registration;
+mod signin_page;
 mod token;
 
 use std::sync::Arc;
@@ -31,6 +34,7 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         )
         .route("/oauth2/v1/keys", get(jwks::org_keys))
         .route("/oauth2/v1/token", post(token::org_token))
+        .route("/oauth2/v1/clients", post(registration::register))
         // Custom authorization servers.
         .route(
             "/oauth2/{server}/.well-known/openid-configuration",
@@ -42,6 +46,10 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         )
         .route("/oauth2/{server}/v1/keys", get(jwks::custom_keys))
         .route("/oauth2/{server}/v1/token", post(token::custom_token))
+        .route(
+            "/oauth2/{server}/v1/authorize",
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
         .fallback(errors::not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

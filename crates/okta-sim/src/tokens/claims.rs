@@ -37,10 +37,22 @@ pub(crate) struct IssuedTokens {
 
 /// Mints the access token and, for a user grant with `openid`, the ID token.
 pub(crate) fn issue_tokens(request: &IssueRequest<'_>) -> Result<IssuedTokens, Error> {
+    issue_tokens_for(request, None)
+}
+
+/// [`issue_tokens`] with the access token's `aud` set to `audience` (an RFC 8707 resource)
+/// instead of the server's audience when given.
+pub(crate) fn issue_tokens_for(
+    request: &IssueRequest<'_>,
+    audience: Option<&str>,
+) -> Result<IssuedTokens, Error> {
     let server = request.server;
     let key = read(&server.keys).current();
     let now = unix_now();
-    let access_claims = access_token_claims(request, now)?;
+    let mut access_claims = access_token_claims(request, now)?;
+    if let Some(audience) = audience {
+        access_claims.insert("aud".into(), json!(audience));
+    }
     let access_token = encode_jwt(&key, &KidHeader::Signing, None, &access_claims)?;
     let id_token = match request.user {
         Some(user) if request.scopes.iter().any(|s| s == "openid") => {

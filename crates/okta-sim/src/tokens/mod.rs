@@ -6,7 +6,7 @@ mod spec;
 
 pub use spec::{AccessTokenSpec, MINTED_CLIENT_ID};
 
-pub(crate) use claims::{IssueRequest, issue_tokens};
+pub(crate) use claims::{IssueRequest, issue_tokens, issue_tokens_for};
 pub(crate) use refresh_store::{RefreshRecord, RefreshStore};
 pub(crate) use spec::mint_access_token;
 

@@ -22,6 +22,10 @@ pub(crate) struct RefreshRecord {
     pub(crate) expires_at: Instant,
     /// Set once the token was rotated away: it stops working at this instant.
     pub(crate) retired_until: Option<Instant>,
+    /// The RFC 8707 resource (access token `aud`) of the original grant, if any.
+    pub(crate) audience: Option<String>,
+    /// The authorization code grant this token descends from (revoked together on code reuse).
+    pub(crate) grant_id: Option<String>,
 }
 
 impl RefreshRecord {
@@ -84,6 +88,12 @@ impl RefreshStore {
         }
     }
 
+    /// Forgets every token descending from one authorization code (the code was replayed).
+    pub(crate) fn revoke_grant(&mut self, grant_id: &str) {
+        self.tokens
+            .retain(|_, r| r.grant_id.as_deref() != Some(grant_id));
+    }
+
     /// Forgets every token of a user (used when a user is deactivated).
     pub(crate) fn revoke_user(&mut self, login: &str) {
         self.tokens.retain(|_, r| r.login != login);
@@ -115,6 +125,8 @@ mod tests {
             auth_time: 0,
             expires_at,
             retired_until: None,
+            audience: None,
+            grant_id: None,
         }
     }
 
