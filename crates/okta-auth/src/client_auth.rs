@@ -44,9 +44,18 @@ pub struct ClientAuth {
 
 #[derive(Clone)]
 enum Method {
-    Basic { secret: String },
-    Post { secret: String },
-    PrivateKeyJwt { key: SigningKey, lifetime: Duration },
+    None,
+    Basic {
+        secret: String,
+    },
+    Post {
+        secret: String,
+    },
+    PrivateKeyJwt {
+        key: SigningKey,
+        lifetime: Duration,
+        audience: Option<String>,
+    },
 }
 
 impl ClientAuth {
@@ -57,6 +66,16 @@ impl ClientAuth {
             method: Method::Basic {
                 secret: secret.into(),
             },
+        }
+    }
+
+    /// A public client (`token_endpoint_auth_method` `none`, RFC 7591 §2): only `client_id`
+    /// in the form body, no secret. For IdPs that let a native agent exchange tokens without
+    /// a client secret.
+    pub fn none(client_id: impl Into<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            method: Method::None,
         }
     }
 
@@ -80,6 +99,7 @@ impl ClientAuth {
             method: Method::PrivateKeyJwt {
                 key,
                 lifetime: MAX_ASSERTION_LIFETIME,
+                audience: None,
             },
         }
     }
@@ -94,15 +114,37 @@ impl ClientAuth {
         self
     }
 
+    /// Sets the `aud` of `private_key_jwt` assertions to `audience` instead of the token
+    /// endpoint URL (Okta's rule). RFC 7523bis and the MCP authorization spec (SEP-1046) want
+    /// the authorization server's issuer identifier here; the MCP client
+    /// ([`crate::mcp_client`]) sets it per server. No effect on the secret methods.
+    #[must_use]
+    pub fn with_assertion_audience(mut self, audience: impl Into<String>) -> Self {
+        if let Method::PrivateKeyJwt { audience: a, .. } = &mut self.method {
+            *a = Some(audience.into());
+        }
+        self
+    }
+
+    /// The signing algorithm of a `private_key_jwt` client (`RS256`, `ES256`, ...), `None`
+    /// for the secret methods.
+    pub fn signing_algorithm(&self) -> Option<&'static str> {
+        match &self.method {
+            Method::PrivateKeyJwt { key, .. } => Some(key.algorithm()),
+            Method::None | Method::Basic { .. } | Method::Post { .. } => None,
+        }
+    }
+
     /// The client id.
     pub fn client_id(&self) -> &str {
         &self.client_id
     }
 
-    /// The method's registered name: `client_secret_basic`, `client_secret_post` or
+    /// The method's registered name: `none`, `client_secret_basic`, `client_secret_post` or
     /// `private_key_jwt` (as in `token_endpoint_auth_method`).
     pub fn method_name(&self) -> &'static str {
         match self.method {
+            Method::None => "none",
             Method::Basic { .. } => "client_secret_basic",
             Method::Post { .. } => "client_secret_post",
             Method::PrivateKeyJwt { .. } => "private_key_jwt",
@@ -120,6 +162,10 @@ impl ClientAuth {
         form: &mut Vec<(String, String)>,
     ) -> Result<Option<HeaderValue>, Error> {
         match &self.method {
+            Method::None => {
+                form.push(("client_id".into(), self.client_id.clone()));
+                Ok(None)
+            }
             Method::Basic { secret } => {
                 let credentials = format!(
                     "{}:{}",
@@ -139,8 +185,13 @@ impl ClientAuth {
                 form.push(("client_secret".into(), secret.clone()));
                 Ok(None)
             }
-            Method::PrivateKeyJwt { key, lifetime } => {
-                let assertion = self.assertion(key, *lifetime, token_endpoint)?;
+            Method::PrivateKeyJwt {
+                key,
+                lifetime,
+                audience,
+            } => {
+                let audience = audience.as_deref().unwrap_or(token_endpoint);
+                let assertion = self.assertion(key, *lifetime, audience)?;
                 form.push((
                     "client_assertion_type".into(),
                     CLIENT_ASSERTION_TYPE_JWT_BEARER.into(),
@@ -155,7 +206,7 @@ impl ClientAuth {
         &self,
         key: &SigningKey,
         lifetime: Duration,
-        token_endpoint: &str,
+        audience: &str,
     ) -> Result<String, Error> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -166,7 +217,7 @@ impl ClientAuth {
         let mut claims = Map::new();
         claims.insert("iss".into(), json!(self.client_id));
         claims.insert("sub".into(), json!(self.client_id));
-        claims.insert("aud".into(), json!(token_endpoint));
+        claims.insert("aud".into(), json!(audience));
         claims.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
         claims.insert("iat".into(), Value::from(now));
         claims.insert("exp".into(), Value::from(now + lifetime.as_secs()));
@@ -184,10 +235,16 @@ impl fmt::Debug for ClientAuth {
         s.field("client_id", &self.client_id)
             .field("method", &self.method_name());
         match &self.method {
+            Method::None => &mut s,
             Method::Basic { .. } | Method::Post { .. } => s.field("secret", &"<redacted>"),
-            Method::PrivateKeyJwt { key, lifetime } => {
-                s.field("key", key).field("assertion_lifetime", lifetime)
-            }
+            Method::PrivateKeyJwt {
+                key,
+                lifetime,
+                audience,
+            } => s
+                .field("key", key)
+                .field("assertion_lifetime", lifetime)
+                .field("assertion_audience", audience),
         };
         s.finish()
     }

@@ -207,4 +207,109 @@ pub enum Error {
         /// What was wrong and how to fix it (never contains secret material).
         reason: String,
     },
+
+    // ---- MCP client side (calling protected MCP servers) ----
+    /// The protected resource metadata (RFC 9728) could not be fetched or is unusable.
+    #[error(
+        "protected resource metadata for {resource} is unusable: {reason}; check that the server \
+         serves RFC 9728 JSON at its well-known URL"
+    )]
+    ResourceMetadata {
+        /// The MCP server URL being called.
+        resource: String,
+        /// Each URL tried and what was wrong.
+        reason: String,
+    },
+    /// The protected resource metadata names another resource than the URL being called
+    /// (RFC 9728 §3.3): the token would be minted for someone else, so it is refused.
+    #[error(
+        "the protected resource metadata at {metadata_url} is for resource {found:?}, not for \
+         {called:?}; refusing to obtain a token for another resource (check the server URL)"
+    )]
+    ResourceMismatch {
+        /// Where the metadata was fetched.
+        metadata_url: String,
+        /// The URL being called.
+        called: String,
+        /// The metadata's `resource`.
+        found: String,
+    },
+    /// The authorization server's metadata lacks an endpoint the flow needs.
+    #[error(
+        "the authorization server {issuer} publishes no {field} in its metadata; it cannot issue \
+         tokens to this client"
+    )]
+    MissingEndpoint {
+        /// The authorization server's issuer.
+        issuer: String,
+        /// The missing metadata field, e.g. `token_endpoint`.
+        field: &'static str,
+    },
+    /// The authorization server does not list the client authentication method (or signing
+    /// algorithm) this client is configured for.
+    #[error(
+        "the authorization server {issuer} does not accept {method} (it lists {supported:?}); \
+         configure a client authentication method it supports"
+    )]
+    AuthMethodNotSupported {
+        /// The authorization server's issuer.
+        issuer: String,
+        /// The configured method, e.g. `private_key_jwt` or `private_key_jwt with ES256`.
+        method: String,
+        /// What the server lists.
+        supported: Vec<String>,
+    },
+    /// The server still answers `403 insufficient_scope` after one step-up (or names no scope
+    /// to step up to); the client does not loop.
+    #[error(
+        "{resource} still requires scope {required:?} after stepping up to {granted:?}; the \
+         client or user is not allowed these scopes (grant them at the authorization server)"
+    )]
+    InsufficientScope {
+        /// The MCP server URL.
+        resource: String,
+        /// The scopes the server asked for (may be empty when it named none).
+        required: Vec<String>,
+        /// The scopes of the token that was refused.
+        granted: Vec<String>,
+    },
+    /// The server refused a freshly obtained token with `401`.
+    #[error(
+        "{resource} rejected a freshly obtained token ({reason}); check that the authorization \
+         server issues tokens this resource accepts (audience, resource indicator)"
+    )]
+    TokenRejected {
+        /// The MCP server URL.
+        resource: String,
+        /// The server's `error`/`error_description`, if any.
+        reason: String,
+    },
+    /// A credential the flow starts from (e.g. the user's ID token) has expired.
+    #[error(
+        "the {credential} expired {ago_secs} s ago; obtain a fresh one (sign the user in again)"
+    )]
+    CredentialExpired {
+        /// Which credential, e.g. `ID token`.
+        credential: &'static str,
+        /// How long ago it expired, in seconds.
+        ago_secs: u64,
+    },
+    /// A pluggable token flow ([`crate::mcp_client::TokenProvider`]) failed; the source is
+    /// the flow's own typed error (e.g. `id_jag::Error`).
+    #[error("the {flow} flow failed: {source}")]
+    Flow {
+        /// The flow's name, e.g. `ID-JAG`.
+        flow: &'static str,
+        /// The flow's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// The MCP server could not be reached.
+    #[error("could not reach {url}: {detail}")]
+    ResourceUnreachable {
+        /// The URL called.
+        url: String,
+        /// What the HTTP client reported.
+        detail: String,
+    },
 }

@@ -42,3 +42,6 @@ pub use signing_key::SigningKey;
 pub use token_endpoint::{DEFAULT_TOKEN_REQUEST_TIMEOUT, TokenEndpointClient};
 pub use token_response::{OAuthErrorCode, TokenResponse};
 pub use token_source::{AccessToken, DEFAULT_REFRESH_BUFFER, TokenSource, TokenSourceBuilder};
+
+// ---- MCP client side: calling protected MCP servers ----
+pub mod mcp_client;
