@@ -1,0 +1,225 @@
+//! Real peers from other SDKs (installed by `scripts/install-peers` into
+//! `.tools/`): the reference `server-everything` (TypeScript SDK) behind the
+//! gateway over stdio and over streamable HTTP, and the Python `mcp` SDK as a
+//! client of the gateway. A missing peer fails with a message; never skipped.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mcp_proxy::dev;
+use rmcp::model::{CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams};
+use serde_json::json;
+use support::{EXE, Running, args};
+
+/// The workspace's `.tools/` folder (resolved, so venvs and node see real paths).
+fn tools_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools");
+    std::fs::canonicalize(&dir).unwrap_or_else(|_| {
+        panic!(
+            "test peers folder {} is missing: run scripts/install-peers (scripts/test does)",
+            dir.display()
+        )
+    })
+}
+
+fn peer(relative: &str) -> PathBuf {
+    let path = tools_dir().join(relative);
+    assert!(
+        path.exists(),
+        "test peer {} is missing: run scripts/install-peers (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+fn everything() -> PathBuf {
+    peer("npm/node_modules/.bin/mcp-server-everything")
+}
+
+fn everything_stdio(extra: &str) -> String {
+    format!(
+        "backends:\n  - name: everything\n    stdio:\n      command: \"{}\"\n      args: [stdio]\n{extra}",
+        everything().display()
+    )
+}
+
+#[tokio::test]
+async fn server_everything_over_stdio_tools_prompts_resources() {
+    let gw = Running::start(&everything_stdio("")).await;
+    let client = gw.client().await;
+    let tools: Vec<String> = client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert!(tools.contains(&"everything_echo".to_owned()), "{tools:?}");
+    assert!(tools.iter().all(|t| t.starts_with("everything_")));
+    let echo = client
+        .call_tool(
+            CallToolRequestParams::new("everything_echo")
+                .with_arguments(args(json!({"message": "hi"}))),
+        )
+        .await
+        .unwrap();
+    assert!(format!("{:?}", echo.content).contains("hi"), "{echo:?}");
+    let sum = client
+        .call_tool(
+            CallToolRequestParams::new("everything_get-sum")
+                .with_arguments(args(json!({"a": 2, "b": 3}))),
+        )
+        .await
+        .unwrap();
+    assert!(format!("{:?}", sum.content).contains('5'), "{sum:?}");
+
+    let prompts = client.list_all_prompts().await.unwrap();
+    assert!(
+        prompts.iter().any(|p| p.name == "everything_simple-prompt"),
+        "{prompts:?}"
+    );
+    let prompt = client
+        .get_prompt(GetPromptRequestParams::new("everything_simple-prompt"))
+        .await
+        .unwrap();
+    assert!(!prompt.messages.is_empty());
+
+    let resources = client.list_all_resources().await.unwrap();
+    let first = resources
+        .first()
+        .expect("server-everything lists resources");
+    assert!(first.name.starts_with("everything_"), "{first:?}");
+    let read = client
+        .read_resource(ReadResourceRequestParams::new(first.uri.clone()))
+        .await
+        .unwrap();
+    assert!(!read.contents.is_empty());
+    client.cancel().await.unwrap();
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn slow_call_times_out_with_a_clear_error_and_the_backend_stays_usable() {
+    let gw = Running::start(&everything_stdio("    timeout: 300ms\n")).await;
+    let client = gw.client().await;
+    let err = client
+        .call_tool(
+            CallToolRequestParams::new("everything_trigger-long-running-operation")
+                .with_arguments(args(json!({"duration": 5, "steps": 5}))),
+        )
+        .await
+        .unwrap_err();
+    match err {
+        rmcp::ServiceError::McpError(e) => {
+            assert_eq!(e.code.0, mcp_proxy::BACKEND_TIMEOUT, "{e:?}");
+            assert!(e.message.contains("did not answer"), "{}", e.message);
+        }
+        other => panic!("{other:?}"),
+    }
+    let echo = client
+        .call_tool(
+            CallToolRequestParams::new("everything_echo")
+                .with_arguments(args(json!({"message": "still here"}))),
+        )
+        .await
+        .unwrap();
+    assert!(format!("{:?}", echo.content).contains("still here"));
+    client.cancel().await.unwrap();
+    gw.stop().await;
+}
+
+/// Starts `mcp-server-everything streamableHttp` on a free loopback port.
+async fn everything_http() -> (tokio::process::Child, String) {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = tokio::process::Command::new(everything())
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return (child, format!("http://127.0.0.1:{port}/mcp"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server-everything (streamableHttp) did not listen on {port}");
+}
+
+#[tokio::test]
+async fn server_everything_over_streamable_http() {
+    let (_child, url) = everything_http().await;
+    let yaml = format!("backends:\n  - name: remote\n    http:\n      url: {url}\n");
+    let gw = Running::start(&yaml).await;
+    assert_eq!(gw.gateway.backend_status()[0].state, "up");
+    let client = gw.client().await;
+    let echo = client
+        .call_tool(
+            CallToolRequestParams::new("remote_echo")
+                .with_arguments(args(json!({"message": "over http"}))),
+        )
+        .await
+        .unwrap();
+    assert!(format!("{:?}", echo.content).contains("over http"));
+    client.cancel().await.unwrap();
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn python_sdk_client_lists_and_calls_through_the_gateway_with_a_sim_token() {
+    let python = peer("venv/bin/python");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/mcp_client.py");
+    let sim = dev::start_idp("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = dev::gateway_config(&sim, addr, EXE.as_ref(), None).unwrap();
+    let gw = Running::start_on(listener, config).await;
+    let token = dev::fetch_token(sim.base_url(), "alice", "mcp:read mcp:write")
+        .await
+        .unwrap();
+    let out = tokio::process::Command::new(&python)
+        .arg(&script)
+        .args([gw.mcp.as_str(), token.as_str(), "github_create_branch"])
+        .arg(r#"{"repo": "acme/api", "branch": "py"}"#)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python client failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tools = seen["tools"].as_array().unwrap();
+    assert!(tools.contains(&json!("github_push_to_branch")), "{seen}");
+    assert!(
+        !tools.contains(&json!("github_delete_branch")),
+        "filtered for alice: {seen}"
+    );
+    assert_eq!(seen["is_error"], false);
+    assert_eq!(seen["structured"]["ref"], "refs/heads/py");
+
+    // Without a token the SDK gets the 401 and fails.
+    let out = tokio::process::Command::new(&python)
+        .arg(&script)
+        .args([gw.mcp.as_str(), "-", "github_list_repositories", "{}"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    gw.stop().await;
+    sim.shutdown().await;
+}
