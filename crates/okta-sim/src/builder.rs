@@ -173,7 +173,7 @@ impl OktaSimBuilder {
             id_token_ttl: self.org_access_token_ttl,
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
             keys: RwLock::new(KeySet::new(org_key)),
-            resources: Vec::new(),
+            resources: RwLock::new(Vec::new()),
             registration_endpoint: format!("{base_url}/oauth2/v1/clients"),
         };
         let mut custom = HashMap::new();
@@ -200,7 +200,7 @@ impl OktaSimBuilder {
                 id_token_ttl: server.id_token_ttl,
                 refresh_token_ttl: server.refresh_token_ttl,
                 keys: RwLock::new(KeySet::new(key)),
-                resources: server.resources.clone(),
+                resources: RwLock::new(server.resources.clone()),
                 registration_endpoint: format!("{base_url}/oauth2/v1/clients"),
             };
             custom.insert(server.id, state);

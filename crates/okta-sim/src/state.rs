@@ -85,7 +85,8 @@ pub(crate) struct ServerState {
     pub(crate) refresh_token_ttl: Duration,
     pub(crate) keys: RwLock<KeySet>,
     /// RFC 8707 resources (besides `audience`) this server issues tokens for.
-    pub(crate) resources: Vec<String>,
+    /// Grows at run time through [`crate::OktaSim::allow_resource`].
+    pub(crate) resources: RwLock<Vec<String>>,
     /// The org's dynamic client registration endpoint (RFC 7591).
     pub(crate) registration_endpoint: String,
 }

@@ -194,3 +194,24 @@ async fn discovery_advertises_the_flow() {
         );
     }
 }
+
+#[tokio::test]
+async fn resources_can_be_allowed_after_start() {
+    let sim = sim().await;
+    let late = "http://127.0.0.1:45678/mcp";
+    let (verifier, challenge) = pkce();
+    let params = with(request(&challenge), "resource", Some(late));
+    let mut hinted = params.clone();
+    hinted.push(("login_hint", "alice".to_owned()));
+    let (_, query) = location_query(&authorize(&sim, &hinted).await);
+    assert_eq!(query["error"], "invalid_target", "not served yet");
+
+    sim.allow_resource("default", late).unwrap();
+    sim.allow_resource("default", late).unwrap();
+    assert!(sim.allow_resource("nope", late).is_err());
+    assert!(sim.allow_resource("default", "relative/mcp").is_err());
+    let code = code_for(&sim, &params).await;
+    let (status, body) = redeem_public(&sim, &code, &verifier).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(claims(body["access_token"].as_str().unwrap())["aud"], late);
+}

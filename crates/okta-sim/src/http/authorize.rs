@@ -26,7 +26,7 @@ use crate::config::{AuthServerId, GrantType, SimUser};
 use crate::form::TokenForm;
 use crate::grants::authorize_scopes;
 use crate::redirect_uri::{check_resource, form_action_source};
-use crate::state::{ClientRecord, ServerState, SimState, lock};
+use crate::state::{ClientRecord, ServerState, SimState, lock, read};
 use crate::tokens::{random_id, unix_now};
 
 /// Longest `state` / `nonce` accepted.
@@ -262,7 +262,8 @@ fn check<'a>(
     let resource = params.get("resource");
     if let Some(resource) = resource {
         check_resource(resource).map_err(|why| ("invalid_target", why))?;
-        let served = resource == server.audience || server.resources.iter().any(|r| r == resource);
+        let served =
+            resource == server.audience || read(&server.resources).iter().any(|r| r == resource);
         if !served {
             return Err((
                 "invalid_target",
