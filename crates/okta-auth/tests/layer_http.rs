@@ -6,12 +6,14 @@ mod verify_support;
 
 use axum::Router;
 use axum::routing::get;
-use jsonwebtoken::Algorithm;
+use jsonwebtoken::{Algorithm, EncodingKey};
 use okta_auth::{
     AuthLayer, AuthMode, OktaClaims, ProtectedResourceMetadata, Verified, require_scopes,
 };
 use serde_json::{Value, json};
-use verify_support::{ISSUER, b64, claims, now, other_rsa_key, rs256, sign, verifier};
+use verify_support::{
+    ISSUER, RSA_PUBLIC_PEM, b64, claims, now, other_rsa_key, rs256, rs256_raw, sign, verifier,
+};
 
 async fn whoami(claims: Verified<OktaClaims>) -> String {
     claims.sub.clone().unwrap_or_default()
@@ -140,7 +142,13 @@ async fn other_scheme_is_treated_as_no_token() {
     let app = app().await;
     let (status, challenge, _) = app.get("/api", &["Basic YWxpY2U6cHc="]).await;
     assert_eq!(status, 401);
-    assert!(!challenge.unwrap().contains("error="));
+    assert_eq!(
+        challenge.unwrap(),
+        format!(
+            "Bearer realm=\"okta-mcp-test\", resource_metadata=\"{}\"",
+            app.metadata_url()
+        )
+    );
 }
 
 #[tokio::test]
@@ -190,6 +198,27 @@ async fn invalid_tokens_get_401_invalid_token_and_are_never_echoed() {
         (
             "x".repeat(9000),
             "token too long: 9000 bytes, the limit is 8192",
+        ),
+        (
+            sign(
+                Algorithm::HS256,
+                Some("rsa-1"),
+                &claims(),
+                &EncodingKey::from_secret(RSA_PUBLIC_PEM),
+            ),
+            "algorithm HS256 not allowed for key",
+        ),
+        (
+            format!("{good}.{}", parts[2]),
+            "malformed token: 4 segments, a JWS has 3",
+        ),
+        (
+            format!("{}.{}*.{}", parts[0], parts[1], parts[2]),
+            "bad base64 in token claims",
+        ),
+        (
+            rs256_raw(r#"{"alg":"RS256","kid":"rsa-1"}"#, "[1,2,3]"),
+            "claims not a JSON object",
         ),
     ];
     for (token, description) in cases {
