@@ -8,7 +8,7 @@ use crate::cel::{Activation, CelRule, Eval, Memo, environment};
 use crate::error::AuthzError;
 use crate::identity::Identity;
 use crate::pattern::Pattern;
-use crate::policy::{DEFAULT_RULE_METHODS, DefaultAction, Policy};
+use crate::policy::{DEFAULT_RULE_METHODS, DefaultAction, Policy, ScopeMode};
 use crate::request::{PROMPTS_GET, RESOURCES_READ, Request, TOOLS_CALL};
 
 /// The answer for one request.
@@ -81,6 +81,7 @@ pub(crate) struct CompiledPolicy {
     rules: Vec<CompiledRule>,
     groups: Vec<CompiledGroup>,
     scopes: Vec<(String, Vec<Pattern>)>,
+    scope_mode: ScopeMode,
     /// Methods beyond the three item methods that some rule names.
     extra_methods: Vec<String>,
     /// Total memo slots of all rules.
@@ -193,6 +194,7 @@ impl CompiledPolicy {
             rules,
             groups,
             scopes,
+            scope_mode: policy.scope_mode,
             extra_methods,
             memo_len,
             #[cfg(feature = "cedar")]
@@ -312,55 +314,75 @@ impl CompiledPolicy {
             }
         }
 
-        // 4. Scope table: granted by a held scope, or missing (step-up).
+        // 4. Scope table: granted by a held scope (or, in `require` mode, only
+        //    let through to the allow sources), or missing (step-up). In
+        //    `require` mode a missing scope does not hide an item from lists.
+        let mut missing: Option<&str> = None;
         if item && !self.scopes.is_empty() {
             let mut first_covering: Option<&str> = None;
+            let mut held = false;
             for (scope, pats) in &self.scopes {
                 if pats.iter().any(|p| p.matches(request.server, request.name)) {
                     if identity.has_scope(scope) {
-                        return Outcome::AllowScope(scope);
+                        if self.scope_mode == ScopeMode::Grant {
+                            return Outcome::AllowScope(scope);
+                        }
+                        held = true;
+                        break;
                     }
                     first_covering.get_or_insert(scope);
                 }
             }
-            if let Some(scope) = first_covering {
-                return Outcome::MissingScope(scope);
+            match first_covering.filter(|_| !held) {
+                Some(scope) if self.scope_mode == ScopeMode::Grant => {
+                    return Outcome::MissingScope(scope);
+                }
+                // `require`: ask for the scope only if the rest allows the request
+                // (a step-up that ends in a denial helps no one); lists ignore it.
+                Some(scope) if !listing => missing = Some(scope),
+                _ => {}
             }
         }
 
-        // 5. Other allow sources: group tables, allow rules, Cedar permits.
-        if item {
-            for g in member_groups() {
-                if g.allow
-                    .iter()
-                    .any(|p| p.matches(request.server, request.name))
-                {
-                    return Outcome::AllowGroup(&g.name);
-                }
-            }
-        }
-        if let Some(ctx) = &ctx {
-            for r in self.rules.iter().filter(|r| matches!(r.kind, Kind::Allow)) {
-                if !r.applies(method) {
-                    continue;
-                }
-                match r.eval(ctx, request, memo.as_deref_mut()) {
-                    Eval::True => return Outcome::AllowRule(r),
-                    Eval::False => {}
-                    Eval::Error(_) if listing && r.cel.uses_arguments => {
-                        return Outcome::AllowRule(r);
+        let outcome = 'allow: {
+            // 5. Other allow sources: group tables, allow rules, Cedar permits.
+            if item {
+                for g in member_groups() {
+                    if g.allow
+                        .iter()
+                        .any(|p| p.matches(request.server, request.name))
+                    {
+                        break 'allow Outcome::AllowGroup(&g.name);
                     }
-                    Eval::Error(e) => errors.push(format!("rule '{}': {e}", r.name)),
                 }
             }
-        }
-        #[cfg(feature = "cedar")]
-        if let Some(id) = cedar_allow {
-            return Outcome::Cedar(true, id);
-        }
+            if let Some(ctx) = &ctx {
+                for r in self.rules.iter().filter(|r| matches!(r.kind, Kind::Allow)) {
+                    if !r.applies(method) {
+                        continue;
+                    }
+                    match r.eval(ctx, request, memo.as_deref_mut()) {
+                        Eval::True => break 'allow Outcome::AllowRule(r),
+                        Eval::False => {}
+                        Eval::Error(_) if listing && r.cel.uses_arguments => {
+                            break 'allow Outcome::AllowRule(r);
+                        }
+                        Eval::Error(e) => errors.push(format!("rule '{}': {e}", r.name)),
+                    }
+                }
+            }
+            #[cfg(feature = "cedar")]
+            if let Some(id) = cedar_allow {
+                break 'allow Outcome::Cedar(true, id);
+            }
 
-        // 6. The default.
-        Outcome::Default
+            // 6. The default.
+            Outcome::Default
+        };
+        match missing {
+            Some(scope) if self.is_allowed(&outcome) => Outcome::MissingScope(scope),
+            _ => outcome,
+        }
     }
 
     fn to_decision(&self, outcome: Outcome<'_>, errors: Vec<String>) -> Decision {

@@ -24,6 +24,7 @@ pub use layer::{AuthzLayer, AuthzService, ExtensionIdentity, IdentityExtractor, 
 pub use pattern::Pattern;
 pub use policy::{
     CedarSpec, DEFAULT_RULE_METHODS, DefaultAction, GroupTable, Policy, PolicyBuilder, Rule,
+    ScopeMode,
 };
 pub use request::{PROMPTS_GET, RESOURCES_READ, Request, TOOLS_CALL};
 pub use sink::{DecisionEvent, DecisionSink};

@@ -57,6 +57,11 @@ pub struct Policy {
         deserialize_with = "de_ordered"
     )]
     pub scopes: Vec<(String, Vec<String>)>,
+    /// How the `scopes` table combines with the rest: `grant` (the default: a held
+    /// scope allows what it covers) or `require` (a held scope is necessary, groups
+    /// and rules still decide).
+    #[serde(default, skip_serializing_if = "ScopeMode::is_grant")]
+    pub scope_mode: ScopeMode,
     /// Cedar policies (needs the `cedar` feature).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cedar: Option<CedarSpec>,
@@ -71,6 +76,44 @@ pub enum DefaultAction {
     Deny,
     /// Allow.
     Allow,
+}
+
+/// How the `scopes` table takes part in a decision (`scope_mode` in the document).
+///
+/// Either way, a request that some scope's patterns cover while the caller holds
+/// none of those scopes is denied with [`crate::Decision::missing_scope`] set, so the
+/// layer answers `403 insufficient_scope` and the client can step up.
+///
+/// ```
+/// use mcp_authz::{Policy, ScopeMode};
+/// let policy = Policy::from_yaml(r#"
+/// scope_mode: require
+/// scopes:
+///   mcp:write: ["github:push_*"]
+/// groups:
+///   Senior Engineers: {allow: ["github:*"]}
+/// "#).unwrap();
+/// assert_eq!(policy.scope_mode, ScopeMode::Require);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeMode {
+    /// A held scope **allows** every request its patterns cover (seed 004's
+    /// AgentCore rules: the token's scopes are the whole authorization).
+    #[default]
+    Grant,
+    /// A held scope is **required** for the requests its patterns cover but allows
+    /// nothing by itself: group tables, rules and Cedar still decide (seed 001's
+    /// group tables with Okta scopes as the client's consent). Lists show what
+    /// groups and rules allow, so a client can discover a tool and step up when
+    /// calling it.
+    Require,
+}
+
+impl ScopeMode {
+    fn is_grant(&self) -> bool {
+        *self == Self::Grant
+    }
 }
 
 /// One CEL rule: exactly one of `allow` / `deny`.
@@ -306,6 +349,12 @@ impl PolicyBuilder {
     {
         let table = self.group_mut(group.into());
         table.deny.extend(patterns.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets how the scope table combines with groups and rules ([`ScopeMode`]).
+    pub fn scope_mode(mut self, mode: ScopeMode) -> Self {
+        self.policy.scope_mode = mode;
         self
     }
 
