@@ -35,7 +35,8 @@ pub struct BearerChallenge {
     pub error: Option<String>,
     /// `error_description`: human-readable, never contains the token.
     pub error_description: Option<String>,
-    /// `scope`: space-separated scopes needed (with `insufficient_scope`).
+    /// `scope`: space-separated scopes needed (with `insufficient_scope`), or the
+    /// scopes to ask for (a hint on `401` challenges).
     pub scope: Option<String>,
     /// `resource_metadata`: URL of the RFC 9728 protected resource metadata.
     pub resource_metadata: Option<String>,
@@ -151,6 +152,8 @@ pub(crate) fn credentials(headers: &HeaderMap) -> Credentials<'_> {
 pub(crate) struct ChallengeContext {
     pub(crate) realm: Option<String>,
     pub(crate) resource_metadata: Option<String>,
+    /// `scope` hint of `401` challenges (MCP authorization, scope selection).
+    pub(crate) scope: Option<String>,
 }
 
 impl ChallengeContext {
@@ -175,9 +178,11 @@ pub struct AuthRejection {
 impl AuthRejection {
     /// `401` with no error attributes: no credentials were sent (RFC 6750 §3.1).
     pub(crate) fn missing(ctx: &ChallengeContext) -> Self {
+        let mut challenge = ctx.challenge();
+        challenge.scope.clone_from(&ctx.scope);
         Self {
             status: StatusCode::UNAUTHORIZED,
-            challenge: Some(Box::new(ctx.challenge())),
+            challenge: Some(Box::new(challenge)),
         }
     }
 
@@ -186,6 +191,7 @@ impl AuthRejection {
         let mut challenge = ctx.challenge();
         challenge.error = Some("invalid_token".to_owned());
         challenge.error_description = Some(description);
+        challenge.scope.clone_from(&ctx.scope);
         Self {
             status: StatusCode::UNAUTHORIZED,
             challenge: Some(Box::new(challenge)),

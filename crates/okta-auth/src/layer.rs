@@ -146,6 +146,27 @@ impl AuthLayer {
         self.edit(|c| c.challenge.resource_metadata = Some(url))
     }
 
+    /// Sets the `scope` attribute of `401` challenges: the scopes a client should
+    /// ask for to use this resource (MCP authorization, "Scope Selection
+    /// Strategy": servers should name them so clients request the least privilege
+    /// they need). `403 insufficient_scope` answers name their own scopes.
+    ///
+    /// ```
+    /// # fn demo(verifier: okta_auth::Verifier) {
+    /// let layer = okta_auth::AuthLayer::new(verifier).challenge_scope(["mcp:read"]);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn challenge_scope<I>(self, scopes: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
+        let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
+        self.edit(|c| c.challenge.scope = scope)
+    }
+
     /// Sets `resource_metadata` to where `metadata` is served (see
     /// [`ProtectedResourceMetadata::metadata_url`]).
     ///

@@ -329,3 +329,47 @@ async fn metadata_for_a_resource_without_path_is_at_the_bare_well_known_path() {
         .unwrap();
     assert_eq!(doc["resource_name"], "root");
 }
+
+#[tokio::test]
+async fn challenge_scope_hint_is_on_401s_only() {
+    let meta = ProtectedResourceMetadata::new("https://mcp.example.com/mcp")
+        .authorization_server(ISSUER)
+        .scopes(["mcp:read", "mcp:write"]);
+    let layer = AuthLayer::new(verifier())
+        .challenge_scope(["mcp:read", "mcp:write"])
+        .resource_metadata_from(&meta)
+        .unwrap();
+    let router = Router::new()
+        .route("/admin", get(whoami))
+        .layer(require_scopes(["mcp:admin"]))
+        .layer(layer);
+    let app = App {
+        base: serve(router).await,
+        http: reqwest::Client::new(),
+    };
+    let metadata = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
+    let (status, challenge, _) = app.get("/admin", &[]).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        challenge.unwrap(),
+        format!("Bearer scope=\"mcp:read mcp:write\", resource_metadata=\"{metadata}\"")
+    );
+    let mut expired = claims();
+    expired["exp"] = json!(now() - 120);
+    let (status, challenge, _) = app
+        .get("/admin", &[&format!("Bearer {}", rs256(&expired))])
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        challenge.unwrap(),
+        format!(
+            "Bearer error=\"invalid_token\", error_description=\"token expired\", scope=\"mcp:read mcp:write\", resource_metadata=\"{metadata}\""
+        )
+    );
+    // A 403 names the scope it lacks, not the hint.
+    let (status, challenge, _) = app
+        .get("/admin", &[&format!("Bearer {}", rs256(&claims()))])
+        .await;
+    assert_eq!(status, 403);
+    assert!(challenge.unwrap().contains("scope=\"mcp:admin\""));
+}
