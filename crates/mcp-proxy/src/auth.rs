@@ -39,6 +39,7 @@ pub(crate) async fn build(config: &AuthConfig, resource: &str) -> Result<FrontAu
     let layer = AuthLayer::new(verifier)
         .mode(mode)
         .realm("mcp-proxy")
+        .challenge_scope(config.challenge_scopes.iter().cloned())
         .resource_metadata_from(&metadata)?;
     Ok(FrontAuth {
         layer,

@@ -187,9 +187,11 @@ async fn no_token_is_401_with_resource_metadata_and_metadata_is_public() {
     assert_eq!(r.status(), 401);
     let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
     let metadata_url = format!("{}/.well-known/oauth-protected-resource/mcp", gw.base);
-    assert!(
-        challenge.contains(&format!("resource_metadata=\"{metadata_url}\"")),
-        "{challenge}"
+    assert_eq!(
+        challenge,
+        format!(
+            "Bearer realm=\"mcp-proxy\", scope=\"mcp:read\", resource_metadata=\"{metadata_url}\""
+        )
     );
 
     let metadata: serde_json::Value = reqwest::get(&metadata_url)
@@ -304,4 +306,85 @@ async fn missing_scope_is_403_insufficient_scope_for_step_up() {
     assert_eq!(body["error"]["data"]["missing_scope"], "mcp:write");
     gw.stop().await;
     sim.shutdown().await;
+}
+
+/// The shipped dev policy (seed 001's groups under `scope_mode: require`): a
+/// read-only token sees what bob's group allows, reads, and gets a step-up 403
+/// for a write his group allows; a token for the gateway's own URL as RFC 8707
+/// resource (what signed-in clients get) is accepted.
+#[tokio::test]
+async fn dev_policy_steps_up_read_only_tokens_and_accepts_resource_tokens() {
+    let (sim, gw) = dev_world().await;
+    let read_only = dev::fetch_token(sim.base_url(), "bob", "mcp:read")
+        .await
+        .unwrap();
+    let bob = gw.client_with_token(&read_only).await;
+    let listed = tools(&bob).await;
+    assert!(listed.contains("github_create_branch"), "{listed:?}");
+    assert!(!listed.contains("github_push_to_branch"), "{listed:?}");
+    assert!(call(&bob, "github_list_repositories", json!({})).await);
+    bob.cancel().await.unwrap();
+
+    let r = raw_call(
+        &gw,
+        &read_only,
+        r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"github_create_branch","arguments":{"repo":"acme/web","branch":"b"}}}"#,
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(
+        challenge.starts_with("Bearer error=\"insufficient_scope\", scope=\"mcp:read mcp:write\""),
+        "{challenge}"
+    );
+    // A write bob's group forbids is not offered as a step-up.
+    let r = raw_call(
+        &gw,
+        &read_only,
+        r#"{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"github_push_to_branch","arguments":{"repo":"acme/web","branch":"b"}}}"#,
+    )
+    .await;
+    assert_ne!(r.status(), 403);
+
+    let for_gateway = sim
+        .mint_access_token(
+            "default",
+            okta_sim::AccessTokenSpec::for_user("alice")
+                .scopes(["mcp:read"])
+                .audience(gw.mcp.clone()),
+        )
+        .unwrap();
+    let alice = gw.client_with_token(&for_gateway).await;
+    assert!(call(&alice, "github_list_repositories", json!({})).await);
+    alice.cancel().await.unwrap();
+    gw.stop().await;
+    sim.shutdown().await;
+}
+
+/// One JSON-RPC request in a fresh session, over plain HTTP (status and headers visible).
+async fn raw_call(gw: &Running, token: &str, body: &'static str) -> reqwest::Response {
+    let http = reqwest::Client::new();
+    let post = |body: &'static str| {
+        http.post(&gw.mcp)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(body)
+    };
+    let init = post(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+    )
+    .send()
+    .await
+    .unwrap();
+    let sid = init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    post(body)
+        .header("mcp-session-id", sid)
+        .send()
+        .await
+        .unwrap()
 }

@@ -129,6 +129,11 @@ pub struct AuthConfig {
     /// Scopes advertised in the protected-resource metadata.
     #[serde(default)]
     pub scopes_supported: Vec<String>,
+    /// Scopes named in the `scope` attribute of `401` challenges, so clients ask
+    /// for the least privilege they need first (MCP authorization, scope
+    /// selection); none by default.
+    #[serde(default)]
+    pub challenge_scopes: Vec<String>,
 }
 
 /// Mirror of `okta_auth::AuthMode` for the config file.

@@ -102,13 +102,20 @@ pub fn gateway_config(
         }
     };
     config.listen = listen;
+    // Clients that sign in (authorization code + PKCE) name the gateway as their
+    // RFC 8707 resource: okta-sim issues such tokens with `aud` = that URL, and
+    // the gateway accepts them beside the password-grant tokens of `api://default`.
+    let resource = format!("http://{listen}{}", config.path);
+    sim.allow_resource(AUTH_SERVER, resource.clone())
+        .map_err(|e| ProxyError::DevIdp(format!("cannot serve resource {resource}: {e}")))?;
     config.auth = Some(AuthConfig {
         issuer: sim.issuer(AUTH_SERVER),
-        audiences: vec![AUDIENCE.to_owned()],
+        audiences: vec![AUDIENCE.to_owned(), resource.clone()],
         jwks_uri: Some(sim.jwks_uri(AUTH_SERVER)),
         mode: AuthModeConfig::Strict,
-        resource: Some(format!("http://{listen}{}", config.path)),
+        resource: Some(resource),
         scopes_supported: SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        challenge_scopes: vec![SCOPES[0].to_owned()],
     });
     Ok(config)
 }
