@@ -28,12 +28,26 @@ async fn sign_in(
     redirect: &str,
     secret: Option<&str>,
 ) -> (u16, Value) {
+    sign_in_with_scope(sim, client_id, redirect, secret, None).await
+}
+
+/// [`sign_in`], asking for `scope` instead of the default request's.
+async fn sign_in_with_scope(
+    sim: &okta_sim::OktaSim,
+    client_id: &str,
+    redirect: &str,
+    secret: Option<&str>,
+    scope: Option<&str>,
+) -> (u16, Value) {
     let (verifier, challenge) = pkce();
     let mut params = with(
         with(request(&challenge), "client_id", Some(client_id)),
         "redirect_uri",
         Some(redirect),
     );
+    if scope.is_some() {
+        params = with(params, "scope", scope);
+    }
     params.push(("login_hint", "alice".to_owned()));
     let response = authorize(sim, &params).await;
     assert_eq!(response.status(), 302);
@@ -228,5 +242,33 @@ async fn registrations_are_bounded() {
     assert_eq!(
         (status, body["error"].as_str()),
         (503, Some("temporarily_unavailable"))
+    );
+}
+
+/// MCP clients register with the scope of their first 401 challenge and later
+/// step up (MCP authorization, scope challenge handling): the registered scope
+/// must not cap them, as on Okta, where the authorization server's policies do.
+#[tokio::test]
+async fn registered_scope_does_not_cap_later_requests() {
+    let sim = sim().await;
+    let redirect = "http://127.0.0.1:41235/callback";
+    let (status, body) = register(
+        &sim,
+        &json!({
+            "redirect_uris": [redirect],
+            "token_endpoint_auth_method": "none",
+            "scope": "mcp:read",
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["scope"], "mcp:read");
+    let client_id = body["client_id"].as_str().unwrap();
+    let (status, tokens) =
+        sign_in_with_scope(&sim, client_id, redirect, None, Some("mcp:read mcp:write")).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(
+        claims(tokens["access_token"].as_str().unwrap())["scp"],
+        json!(["mcp:read", "mcp:write"])
     );
 }

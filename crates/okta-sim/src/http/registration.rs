@@ -162,13 +162,14 @@ fn registration(
         Some(Value::String(scope)) => Some(scope.clone()),
         Some(_) => return Err(metadata("scope must be a space-separated string.")),
     };
-    let scopes = match &scope {
-        Some(scope) => Some(
-            crate::grants::parse_scopes(scope)
-                .map_err(|e| metadata(format!("scope: {}", e.description())))?,
-        ),
-        None => None,
-    };
+    // Like Okta, the registered `scope` does not limit what the client may ask
+    // for later (the authorization server's scopes and policies do): MCP clients
+    // register with the scope of their first challenge and step up from there.
+    // It is still checked for syntax and echoed, as RFC 7591 §3.2.1 expects.
+    if let Some(scope) = &scope {
+        crate::grants::parse_scopes(scope)
+            .map_err(|e| metadata(format!("scope: {}", e.description())))?;
+    }
 
     let server_error = |_| Refusal {
         status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -199,9 +200,6 @@ fn registration(
     .redirect_uris(redirect_uris.clone());
     if let Some(name) = &client_name {
         client = client.name(name.clone());
-    }
-    if let Some(scopes) = scopes {
-        client = client.scopes(scopes);
     }
     let record = ClientRecord {
         config: client,
