@@ -6,6 +6,7 @@
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -220,6 +221,81 @@ async fn python_sdk_client_lists_and_calls_through_the_gateway_with_a_sim_token(
         .await
         .unwrap();
     assert!(!out.status.success());
+    gw.stop().await;
+    sim.shutdown().await;
+}
+
+/// Issue 8's sign-in with a real client: the Python SDK's `OAuthClientProvider`
+/// against `--dev` (okta-sim + gateway) discovers everything from the 401,
+/// registers itself (RFC 7591), signs bob in with authorization code + PKCE and
+/// the gateway as RFC 8707 resource, asking for the hinted `mcp:read`; lists and
+/// reads; then steps up to `mcp:read mcp:write` on its own after the gateway's
+/// `403 insufficient_scope` and creates a branch.
+#[tokio::test]
+async fn python_sdk_oauth_client_signs_in_to_dev_mode_and_steps_up() {
+    let python = peer("venv/bin/python");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/oauth_client.py");
+    let sim = dev::start_idp("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = dev::gateway_config(&sim, addr, EXE.as_ref(), None).unwrap();
+    let gw = Running::start_on(listener, config).await;
+    let out = tokio::process::Command::new(&python)
+        .arg(&script)
+        .args([
+            gw.mcp.as_str(),
+            "bob",
+            "github_list_repositories",
+            "github_create_branch",
+        ])
+        .arg(r#"{"repo": "acme/api", "branch": "signed-in"}"#)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python OAuth client failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let authorizations = seen["authorizations"].as_array().unwrap();
+    assert_eq!(authorizations.len(), 2, "sign-in, then one step-up: {seen}");
+    // The SDK adds offline_access (the AS offers it and the client refreshes).
+    let scopes = |v: &serde_json::Value| -> BTreeSet<String> {
+        v.as_str().unwrap().split(' ').map(str::to_owned).collect()
+    };
+    let set = |s: &[&str]| -> BTreeSet<String> { s.iter().map(|s| (*s).to_owned()).collect() };
+    assert_eq!(
+        scopes(&authorizations[0]["scope"]),
+        set(&["mcp:read", "offline_access"]),
+        "the 401's scope hint: {seen}"
+    );
+    assert_eq!(
+        scopes(&authorizations[1]["scope"]),
+        set(&["mcp:read", "mcp:write", "offline_access"]),
+        "the 403's scope, with what was held: {seen}"
+    );
+    for a in authorizations {
+        assert_eq!(a["resource"], gw.mcp.as_str());
+        assert_eq!(a["code_challenge_method"], "S256");
+    }
+    assert_eq!(
+        scopes(&seen["final_scope"]),
+        set(&["mcp:read", "mcp:write", "offline_access"])
+    );
+    assert!(seen["client_id"].as_str().is_some_and(|id| !id.is_empty()));
+    // bob (Junior Engineers) sees his group's tools, the write one included.
+    let tools = seen["tools"].as_array().unwrap();
+    assert!(tools.contains(&json!("github_create_branch")), "{seen}");
+    assert!(!tools.contains(&json!("github_push_to_branch")), "{seen}");
+    assert_eq!(seen["read_is_error"], false);
+    assert_eq!(seen["write_is_error"], false, "{seen}");
+    // Registration, two sign-ins and two code redemptions reached okta-sim.
+    assert_eq!(sim.request_count("/oauth2/v1/clients"), 1);
+    assert_eq!(sim.request_count("/oauth2/default/v1/authorize"), 2);
+    assert_eq!(sim.request_count("/oauth2/default/v1/token"), 2);
     gw.stop().await;
     sim.shutdown().await;
 }
