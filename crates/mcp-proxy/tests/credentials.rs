@@ -151,3 +151,120 @@ fn credentials_on_a_stdio_backend_are_a_config_error() {
         "{err}"
     );
 }
+
+/// A real streamable-HTTP MCP server (the jira demo) protected as the MCP
+/// authorization spec wants: okta-auth's `AuthLayer` (tokens of the sim's
+/// `default` server, whose audience is `api://default` as on Okta, scope
+/// `mcp:read` required) and
+/// RFC 9728 metadata naming the sim. Records the `Authorization` headers.
+async fn protected_backend(sim: &okta_sim::OktaSim) -> (String, Seen) {
+    use okta_auth::{AuthLayer, JwksCache, ProtectedResourceMetadata, Verifier, require_scopes};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let jwks = JwksCache::builder()
+        .jwks_uri(sim.jwks_uri("default"))
+        .issuer(sim.issuer("default"))
+        .build()
+        .await
+        .unwrap();
+    let verifier = Verifier::builder(jwks)
+        .issuer(sim.issuer("default"))
+        .audience(dev::AUDIENCE)
+        .build()
+        .unwrap();
+    let metadata = ProtectedResourceMetadata::new(&url)
+        .authorization_server(sim.issuer("default"))
+        .scopes(["mcp:read"]);
+    let auth = AuthLayer::new(verifier)
+        .resource_metadata_from(&metadata)
+        .unwrap();
+    let service = StreamableHttpService::new(
+        || Ok(mcp_proxy::demo::server("jira").unwrap()),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    let seen: Seen = Arc::default();
+    let record = Arc::clone(&seen);
+    let app = axum::Router::new()
+        .route_service("/mcp", service)
+        .layer(require_scopes(["mcp:read"]))
+        .layer(auth)
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let authorization = request
+                    .headers()
+                    .get("authorization")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                record.lock().unwrap().push((authorization, None));
+                next.run(request)
+            },
+        ))
+        .merge(metadata.router().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+/// `oauth_client_credentials`: the gateway is an MCP client that authorizes
+/// itself (okta-auth `McpAuthClient` under rmcp): the backend's 401 leads it
+/// to the RFC 9728 metadata, the sim's discovery and a client-credentials
+/// token for the backend URL; every later request carries that one token.
+#[tokio::test]
+async fn oauth_client_credentials_discover_the_backends_authorization_server() {
+    let sim = dev::start_idp("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let (url, seen) = protected_backend(&sim).await;
+    let creds = format!(
+        "    credentials:\n      type: oauth_client_credentials\n      client_id: dev-agent\n      client_secret: dev-secret\n      authorization_server: {}\n",
+        sim.issuer("default")
+    );
+    let caller = call_through(&sim, &creds, &url).await;
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen[0].0.is_none(),
+        "first contact is unauthorized: {seen:?}"
+    );
+    let tokens: Vec<&String> = seen.iter().filter_map(|(a, _)| a.as_ref()).collect();
+    assert!(tokens.len() >= 2, "{seen:?}");
+    assert!(tokens.iter().all(|t| *t == tokens[0]), "one cached token");
+    assert!(tokens[0].starts_with("Bearer eyJ") && !tokens[0].contains(&caller));
+    // The backend verified issuer, audience and scope before answering.
+    assert_eq!(
+        sim.request_count("/oauth2/default/v1/token"),
+        2,
+        "caller's token + one gateway token"
+    );
+    assert_eq!(
+        sim.request_count("/.well-known/oauth-protected-resource/mcp"),
+        0,
+        "the metadata is the backend's, not the sim's"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn oauth_client_credentials_pinned_to_another_server_fail_clearly() {
+    let sim = dev::start_idp("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let (url, _) = protected_backend(&sim).await;
+    let yaml = format!(
+        "policy:\n  default: allow\nbackends:\n  - name: jira\n    backoff_initial: 50ms\n    http:\n      url: {url}\n    credentials:\n      type: oauth_client_credentials\n      client_id: dev-agent\n      client_secret: dev-secret\n      authorization_server: https://elsewhere.example.com\n"
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = mcp_proxy::config::GatewayConfig::from_yaml_str(&yaml, "c.yaml").unwrap();
+    let config = dev::gateway_config(&sim, addr, EXE.as_ref(), Some(config)).unwrap();
+    let gw = Running::start_on(listener, config).await;
+    gw.wait_for("a failed attempt", |s| {
+        s.iter().any(|b| {
+            b.reason
+                .as_deref()
+                .is_some_and(|e| e.contains("elsewhere.example.com"))
+        })
+    })
+    .await;
+    assert_eq!(sim.request_count("/oauth2/default/v1/token"), 0);
+    gw.stop().await;
+    sim.shutdown().await;
+}

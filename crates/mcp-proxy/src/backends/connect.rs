@@ -3,6 +3,7 @@
 
 use std::process::Stdio;
 
+use okta_auth::mcp_client::{AuthorizedHttpClient, McpAuthClient};
 use rmcp::ServiceExt;
 use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -23,6 +24,7 @@ pub(crate) async fn connect(
     config: &BackendConfig,
     client: BackendClient,
     auth_header: Option<(http::HeaderName, http::HeaderValue)>,
+    mcp_auth: Option<McpAuthClient>,
 ) -> Result<Connection, String> {
     match &config.transport {
         TransportConfig::Stdio(stdio) => {
@@ -53,12 +55,22 @@ pub(crate) async fn connect(
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-            let transport =
-                StreamableHttpClientTransport::with_client(http_client, transport_config);
-            let service = client
-                .serve(transport)
-                .await
-                .map_err(|e| format!("MCP handshake with {} failed: {e}", http.url))?;
+            let handshake = |e: rmcp::service::ClientInitializeError| {
+                format!("MCP handshake with {} failed: {e}", http.url)
+            };
+            let service = match mcp_auth {
+                Some(auth) => {
+                    let http_client = AuthorizedHttpClient::new(http_client, auth);
+                    let transport =
+                        StreamableHttpClientTransport::with_client(http_client, transport_config);
+                    client.serve(transport).await.map_err(handshake)?
+                }
+                None => {
+                    let transport =
+                        StreamableHttpClientTransport::with_client(http_client, transport_config);
+                    client.serve(transport).await.map_err(handshake)?
+                }
+            };
             Ok(Connection { service, pid: None })
         }
     }

@@ -224,7 +224,7 @@ impl Backend {
 
     async fn open(&self, client: BackendClient) -> Result<Opened, String> {
         let auth = self.outgoing.for_connection().await?;
-        let connection = connect(&self.config, client, auth.header).await?;
+        let connection = connect(&self.config, client, auth.header, auth.mcp).await?;
         let peer = connection.service.peer().clone();
         let (tools, prompts, resources) = list_all(&peer)
             .await

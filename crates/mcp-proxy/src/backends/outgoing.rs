@@ -1,10 +1,12 @@
 //! Outgoing credentials of an HTTP backend, resolved at startup: a static
-//! header, or an okta-auth `TokenSource` whose token is put on each new
-//! connection (the supervisor reconnects shortly before the token expires).
+//! header, an okta-auth `TokenSource` whose token is put on each new
+//! connection (the supervisor reconnects shortly before the token expires),
+//! or an okta-auth `McpAuthClient` that authorizes every request itself.
 
 use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue};
+use okta_auth::mcp_client::{ClientCredentials, McpAuthClient};
 use okta_auth::{ClientAuth, SigningKey, TokenSource};
 
 use crate::config::CredentialsConfig;
@@ -17,12 +19,34 @@ pub(crate) enum Outgoing {
     None,
     Header(HeaderName, HeaderValue),
     Okta(TokenSource),
+    Mcp(McpAuthClient),
 }
 
 /// Headers for one connection, and when to renew it.
 pub(crate) struct ConnectionAuth {
     pub(crate) header: Option<(HeaderName, HeaderValue)>,
     pub(crate) renew_at: Option<Instant>,
+    /// Authorizes each request of the connection (MCP authorization).
+    pub(crate) mcp: Option<McpAuthClient>,
+}
+
+/// `client_secret_basic` from a secret, or `private_key_jwt` from a PEM file.
+fn client_auth(
+    client_id: &str,
+    secret: Option<&super::super::config::Secret>,
+    key_file: Option<&std::path::Path>,
+) -> Result<ClientAuth, String> {
+    match (secret, key_file) {
+        (Some(secret), _) => Ok(ClientAuth::client_secret_basic(client_id, secret.expose())),
+        (None, Some(path)) => {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| format!("credentials.private_key_file {}: {e}", path.display()))?;
+            let key = SigningKey::from_pem(&pem)
+                .map_err(|e| format!("credentials.private_key_file {}: {e}", path.display()))?;
+            Ok(ClientAuth::private_key_jwt(client_id, key))
+        }
+        (None, None) => Err("credentials: no client secret or key".to_owned()),
+    }
 }
 
 impl Outgoing {
@@ -58,21 +82,11 @@ impl Outgoing {
                 private_key_file,
                 scopes,
             } => {
-                let auth = match (client_secret, private_key_file) {
-                    (Some(secret), _) => {
-                        ClientAuth::client_secret_basic(client_id, secret.expose())
-                    }
-                    (None, Some(path)) => {
-                        let pem = std::fs::read_to_string(path).map_err(|e| {
-                            format!("credentials.private_key_file {}: {e}", path.display())
-                        })?;
-                        let key = SigningKey::from_pem(&pem).map_err(|e| {
-                            format!("credentials.private_key_file {}: {e}", path.display())
-                        })?;
-                        ClientAuth::private_key_jwt(client_id, key)
-                    }
-                    (None, None) => return Err("credentials: no client secret or key".to_owned()),
-                };
+                let auth = client_auth(
+                    client_id,
+                    client_secret.as_ref(),
+                    private_key_file.as_deref(),
+                )?;
                 let mut builder = TokenSource::builder()
                     .client_auth(auth)
                     .scopes(scopes.iter().cloned());
@@ -88,6 +102,30 @@ impl Outgoing {
                     .map(Outgoing::Okta)
                     .map_err(|e| format!("credentials: {e}"))
             }
+            CredentialsConfig::OauthClientCredentials {
+                client_id,
+                client_secret,
+                private_key_file,
+                scopes,
+                authorization_server,
+            } => {
+                let auth = client_auth(
+                    client_id,
+                    client_secret.as_ref(),
+                    private_key_file.as_deref(),
+                )?;
+                let mut builder = McpAuthClient::builder(ClientCredentials::new(auth));
+                if !scopes.is_empty() {
+                    builder = builder.scopes(scopes);
+                }
+                if let Some(issuer) = authorization_server {
+                    builder = builder.authorization_server(issuer.clone());
+                }
+                builder
+                    .build()
+                    .map(Outgoing::Mcp)
+                    .map_err(|e| format!("credentials: {e}"))
+            }
         }
     }
 
@@ -97,10 +135,17 @@ impl Outgoing {
             Outgoing::None => Ok(ConnectionAuth {
                 header: None,
                 renew_at: None,
+                mcp: None,
             }),
             Outgoing::Header(name, value) => Ok(ConnectionAuth {
                 header: Some((name.clone(), value.clone())),
                 renew_at: None,
+                mcp: None,
+            }),
+            Outgoing::Mcp(auth) => Ok(ConnectionAuth {
+                header: None,
+                renew_at: None,
+                mcp: Some(auth.clone()),
             }),
             Outgoing::Okta(tokens) => {
                 let token = tokens
@@ -115,6 +160,7 @@ impl Outgoing {
                     renew_at: token
                         .expires_at()
                         .map(|at| at.checked_sub(RENEW_BEFORE).unwrap_or(at)),
+                    mcp: None,
                 })
             }
         }

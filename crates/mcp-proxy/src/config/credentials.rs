@@ -65,6 +65,30 @@ pub enum CredentialsConfig {
         #[serde(default)]
         scopes: Vec<String>,
     },
+    /// MCP authorization, as a client (okta-auth `McpAuthClient` under the
+    /// rmcp transport): the backend's `401` names its protected-resource
+    /// metadata (RFC 9728), the gateway discovers the authorization server
+    /// (RFC 8414, then OpenID discovery), gets a client-credentials token with
+    /// the backend URL as RFC 8707 `resource`, and retries once; a
+    /// `403 insufficient_scope` is stepped up once. Tokens are cached per
+    /// (authorization server, resource, scopes) and renewed before expiry.
+    OauthClientCredentials {
+        /// The gateway's client id at the backend's authorization server.
+        client_id: String,
+        /// Its secret (`client_secret_basic`), or…
+        #[serde(default)]
+        client_secret: Option<Secret>,
+        /// …a PEM private key file (`private_key_jwt`, RS256 or ES256).
+        #[serde(default)]
+        private_key_file: Option<PathBuf>,
+        /// Scopes to request; default: what the backend's challenge or metadata names.
+        #[serde(default)]
+        scopes: Vec<String>,
+        /// Only accept this authorization server (issuer); default: the first
+        /// the backend's metadata lists.
+        #[serde(default)]
+        authorization_server: Option<String>,
+    },
 }
 
 fn authorization() -> String {

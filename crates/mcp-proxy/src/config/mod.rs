@@ -406,6 +406,18 @@ impl GatewayConfig {
                         fix(&mut v.0, format!("backends[{i}].credentials.client_secret"))?;
                     }
                 }
+                CredentialsConfig::OauthClientCredentials {
+                    client_secret,
+                    authorization_server,
+                    ..
+                } => {
+                    if let Some(v) = client_secret {
+                        fix(&mut v.0, format!("backends[{i}].credentials.client_secret"))?;
+                    }
+                    if let Some(v) = authorization_server {
+                        fix(v, format!("backends[{i}].credentials.authorization_server"))?;
+                    }
+                }
                 _ => {}
             }
         }
@@ -561,16 +573,31 @@ fn validate_credentials(origin: &str, i: usize, backend: &BackendConfig) -> Resu
                     "set exactly one of `issuer` and `token_endpoint`",
                 ));
             }
-            if client_secret.is_some() == private_key_file.is_some() {
-                return Err(invalid(
-                    origin,
-                    field(".client_secret"),
-                    "set exactly one of `client_secret` and `private_key_file`",
-                ));
-            }
-            Ok(())
+            one_client_credential(origin, &field, client_secret, private_key_file)
         }
+        CredentialsConfig::OauthClientCredentials {
+            client_secret,
+            private_key_file,
+            ..
+        } => one_client_credential(origin, &field, client_secret, private_key_file),
     }
+}
+
+/// Exactly one of a client secret and a private key file.
+fn one_client_credential<S, P>(
+    origin: &str,
+    field: &impl Fn(&str) -> String,
+    client_secret: &Option<S>,
+    private_key_file: &Option<P>,
+) -> Result<(), ProxyError> {
+    if client_secret.is_some() == private_key_file.is_some() {
+        return Err(invalid(
+            origin,
+            field(".client_secret"),
+            "set exactly one of `client_secret` and `private_key_file`",
+        ));
+    }
+    Ok(())
 }
 
 fn invalid(origin: &str, field: String, message: impl Into<String>) -> ProxyError {
