@@ -14,12 +14,19 @@ pub enum AuthzError {
     #[error("policy document is malformed: {0}; fix the document (see docs/policies.md)")]
     Parse(String),
     /// A CEL rule does not compile.
-    #[error("rule '{rule}' does not compile: {message}; fix the CEL expression")]
+    #[error(
+        "rule '{rule}' does not compile: {message} at line {line}, column {column}; \
+         fix the CEL expression"
+    )]
     RuleSyntax {
         /// Name (or `rules[index]`) of the rule.
         rule: String,
-        /// What the CEL parser reported, with line and column.
+        /// What the CEL parser reported (every error, separated by `; `).
         message: String,
+        /// 1-based line of the first error in the expression.
+        line: usize,
+        /// 1-based column of the first error in the expression.
+        column: usize,
     },
     /// A CEL rule references a variable the engine does not provide.
     #[error(
@@ -39,12 +46,19 @@ pub enum AuthzError {
         known: String,
     },
     /// A CEL rule can never produce a boolean (for example `tool.name + 'x'`).
-    #[error("rule '{rule}' does not produce a bool ({message}); a rule must be a condition")]
+    #[error(
+        "rule '{rule}' does not produce a bool ({message}) at line {line}, column {column}; \
+         a rule must be a condition"
+    )]
     NotBool {
         /// Name (or `rules[index]`) of the rule.
         rule: String,
         /// What was found instead.
         message: String,
+        /// 1-based line of the expression's root (for `a + b`, the operator) in the rule.
+        line: usize,
+        /// 1-based column of the expression's root in the rule.
+        column: usize,
     },
     /// A rule, group or scope entry is invalid (empty pattern, bad method, duplicate name ...).
     #[error("invalid policy entry {what}: {message}")]

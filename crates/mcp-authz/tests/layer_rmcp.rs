@@ -90,6 +90,11 @@ async fn allowed_calls_reach_the_server_denied_ones_never_do() {
         assert_eq!(msgs[0]["error"]["code"], FORBIDDEN);
 
         assert_eq!(h.calls(), 1, "denied calls never reached the server");
+        assert_eq!(
+            h.upstream(),
+            1,
+            "no HTTP request but the allowed one reached rmcp"
+        );
         let events = h.events.lock().unwrap().clone();
         let summary: Vec<(&str, bool)> = events.iter().map(|(n, a, _)| (n.as_str(), *a)).collect();
         assert_eq!(
@@ -188,72 +193,154 @@ async fn batches_with_mixed_outcomes_are_split_judged_and_merged() {
     }
 }
 
+/// Sends `body` and checks that the layer answered it itself: the status,
+/// the JSON-RPC code, the start of the layer's own message, and that no HTTP
+/// request got past the layer to rmcp.
+async fn refused(
+    h: &support::Harness,
+    claims: &str,
+    body: &str,
+    status: u16,
+    code: i64,
+    message: &str,
+) -> Value {
+    let before = h.upstream();
+    let resp = h.post(Some(claims), body).await;
+    let got = resp.status().as_u16();
+    let (_, msgs) = messages(resp).await;
+    let m = msgs.into_iter().next().unwrap_or(Value::Null);
+    let shown = &body[..body.len().min(80)];
+    assert_eq!(got, status, "{shown}: {m}");
+    assert_eq!(m["error"]["code"], code, "{shown}: {m}");
+    let text = m["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        text.starts_with(message),
+        "{shown}: the layer's message starts with {message:?}: {m}"
+    );
+    assert_eq!(h.upstream(), before, "{shown} reached rmcp");
+    m
+}
+
 #[tokio::test]
 async fn bad_input_is_answered_by_the_layer() {
     let h = start(true, SEED004_SCOPES, |l| l.max_body_bytes(64 * 1024)).await;
     let id = claims(&["mcp:read", "mcp:write"]);
-    let expect = |status: u16, code: i64| {
-        move |(s, m): (u16, Value)| {
-            assert_eq!(s, status, "{m}");
-            assert_eq!(m["error"]["code"], code, "{m}");
-        }
-    };
-    async fn send(h: &support::Harness, c: &str, body: &str) -> (u16, Value) {
-        let resp = h.post(Some(c), body).await;
-        let status = resp.status().as_u16();
-        let (_, msgs) = messages(resp).await;
-        (status, msgs.into_iter().next().unwrap_or(Value::Null))
-    }
-    expect(400, PARSE_ERROR)(send(&h, &id, "{not json").await);
-    expect(400, PARSE_ERROR)(send(&h, &id, r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_channels","name":"delete_channel"}}"#).await);
-    expect(400, INVALID_REQUEST)(send(&h, &id, r#"{"jsonrpc":"2.0","id":1}"#).await);
-    expect(400, INVALID_REQUEST)(send(&h, &id, r#"{"jsonrpc":"2.0","id":1,"method":7}"#).await);
-    expect(400, INVALID_REQUEST)(send(&h, &id, r#""tools/call""#).await);
-    for params in [
-        json!([1, 2]),
-        json!({"name": 5}),
-        json!({}),
-        json!({"name": "list_channels", "arguments": "x"}),
+    let m = refused(&h, &id, "{not json", 400, PARSE_ERROR, "parse error: ").await;
+    assert_eq!(m["id"], Value::Null);
+    let m = refused(
+        &h,
+        &id,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_channels","name":"delete_channel"}}"#,
+        400,
+        PARSE_ERROR,
+        "parse error: duplicate key 'name'",
+    )
+    .await;
+    assert_eq!(
+        m["id"],
+        Value::Null,
+        "no id from a body that does not parse"
+    );
+    let m = refused(
+        &h,
+        &id,
+        r#"{"jsonrpc":"2.0","id":1}"#,
+        400,
+        INVALID_REQUEST,
+        "a request needs a `method`",
+    )
+    .await;
+    assert_eq!(m["id"], 1);
+    refused(
+        &h,
+        &id,
+        r#"{"jsonrpc":"2.0","id":1,"method":7}"#,
+        400,
+        INVALID_REQUEST,
+        "`method` must be a string",
+    )
+    .await;
+    refused(
+        &h,
+        &id,
+        r#""tools/call""#,
+        400,
+        INVALID_REQUEST,
+        "a JSON-RPC message must be an object",
+    )
+    .await;
+    for (params, message) in [
+        (json!([1, 2]), "invalid params: `params` must be an object"),
+        (
+            json!({"name": 5}),
+            "invalid params: `params.name` must be a string",
+        ),
+        (json!({}), "invalid params: `params.name` is required"),
+        (
+            json!({"name": "list_channels", "arguments": "x"}),
+            "invalid params: `params.arguments` must be an object",
+        ),
     ] {
         let body = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": params})
             .to_string();
-        let (s, m) = send(&h, &id, &body).await;
-        assert_eq!(
-            (s, m["error"]["code"].clone(), m["id"].clone()),
-            (200, json!(INVALID_PARAMS), json!(9)),
-            "{body}"
-        );
+        let m = refused(&h, &id, &body, 200, INVALID_PARAMS, message).await;
+        assert_eq!(m["id"], 9, "{body}");
     }
     let body = json!({"jsonrpc": "2.0", "id": 9, "method": "resources/read", "params": {"uri": 1}})
         .to_string();
-    expect(200, INVALID_PARAMS)(send(&h, &id, &body).await);
+    refused(
+        &h,
+        &id,
+        &body,
+        200,
+        INVALID_PARAMS,
+        "invalid params: `params.uri` must be a string",
+    )
+    .await;
 
     // Odd tool names are judged like any other, and none reaches the server.
     let long = format!("delete_{}", "x".repeat(50_000));
-    for name in [
-        "../../etc/passwd",
-        "list_chann\u{0435}ls_delete",
-        "delete_channel\u{0000}",
-        "\u{202e}get_eteled",
-        long.as_str(),
+    for (name, rule) in [
+        ("../../etc/passwd", None),
+        ("list_chann\u{0435}ls_delete", Some("no-destructive")),
+        ("delete_channel\u{0000}", Some("no-destructive")),
+        ("\u{202e}get_eteled", None),
+        (long.as_str(), Some("no-destructive")),
     ] {
-        let (s, m) = send(&h, &id, &call(10, name)).await;
-        assert_eq!(s, 200);
+        let m = refused(&h, &id, &call(10, name), 200, FORBIDDEN, "forbidden: ").await;
         assert_eq!(
-            m["error"]["code"],
-            FORBIDDEN,
+            m["error"]["data"]["rule"].as_str(),
+            rule,
             "{}",
             &name[..name.len().min(30)]
         );
     }
-    // Allowed by `get_*`: forwarded as sent; rmcp does not know the tool.
-    let (s, m) = send(&h, &id, &call(12, "get_\u{202e}x")).await;
-    assert_eq!(
-        (s, m["error"]["code"].clone()),
-        (200, json!(INVALID_PARAMS))
+    assert_eq!(h.upstream(), 0, "nothing got past the layer so far");
+    // Allowed by `get_*`: forwarded as sent; rmcp does not know the tool and
+    // answers with its own invalid-params error, not the layer's.
+    let resp = h.post(Some(&id), &call(12, "get_\u{202e}x")).await;
+    assert_eq!(resp.status(), 200);
+    let (_, msgs) = messages(resp).await;
+    assert_eq!(msgs[0]["error"]["code"], INVALID_PARAMS, "{msgs:?}");
+    let text = msgs[0]["error"]["message"].as_str().unwrap();
+    assert!(
+        !text.starts_with("invalid params:"),
+        "rmcp's message: {text}"
     );
+    assert_eq!(h.upstream(), 1, "the allowed call reached rmcp");
     // Mcp-Method / Mcp-Name headers that contradict the body.
-    for (name, value) in [("mcp-method", "tools/list"), ("mcp-name", "list_channels")] {
+    for (name, value, message) in [
+        (
+            "mcp-method",
+            "tools/list",
+            "the Mcp-Method header does not match the body's method",
+        ),
+        (
+            "mcp-name",
+            "list_channels",
+            "the Mcp-Name header does not match the body's name",
+        ),
+    ] {
         let resp = h
             .client
             .post(&h.url)
@@ -266,11 +353,24 @@ async fn bad_input_is_answered_by_the_layer() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 400, "{name}");
+        let (_, msgs) = messages(resp).await;
+        assert_eq!(msgs[0]["error"]["code"], INVALID_REQUEST, "{name}");
+        assert_eq!(msgs[0]["error"]["message"], message, "{name}");
+        assert_eq!(h.upstream(), 1, "{name} reached rmcp");
     }
     // Over the limit: 413.
     let huge = call(11, &"a".repeat(70 * 1024));
-    let resp = h.post(Some(&id), &huge).await;
-    assert_eq!(resp.status(), 413);
+    let m = refused(
+        &h,
+        &id,
+        &huge,
+        413,
+        INVALID_REQUEST,
+        "request body exceeds 65536 bytes",
+    )
+    .await;
+    assert_eq!(m["id"], Value::Null);
+    assert_eq!(h.upstream(), 1);
     assert_eq!(h.calls(), 0);
 }
 

@@ -385,7 +385,48 @@ fn seed003_cedar_policies_with_groups_as_parents() {
             Request::read_resource("file:///etc/passwd"),
             false,
         );
+        // The `forbid` names `Action::"call_tool"`: a prompt of that name is permitted.
+        let d = check(&dev, Request::get_prompt("delete_namespace"), true);
+        assert_eq!(d.rule.as_deref(), Some("cedar:policy0"));
     }
+}
+
+#[test]
+fn seed003_as_a_group_table() {
+    let authz = fixture("seed003_groups.yaml");
+    let dev = member(&["mcp-developers"]);
+    let platform = member(&["mcp-platform"]);
+    let admin = member(&["mcp-admin"]);
+    let both = member(&["mcp-developers", "mcp-platform"]);
+    let outsider = member(&["developers"]);
+    let check = |id: &Identity, req: Request<'_>, expected: bool| {
+        let d = authz.decide(id, &req);
+        assert_eq!(d.allowed, expected, "{id:?} {req:?}: {d:?}");
+        d
+    };
+    // The same decisions as the Cedar policies for tool calls...
+    check(&dev, Request::call_tool("list_pods"), true);
+    check(&dev, Request::get_prompt("triage"), true);
+    let d = check(&dev, Request::call_tool("delete_namespace"), false);
+    assert_eq!(d.rule.as_deref(), Some("group:mcp-developers"));
+    check(&platform, Request::call_tool("delete_namespace"), true);
+    check(&admin, Request::call_tool("delete_namespace"), true);
+    let d = check(&both, Request::call_tool("delete_namespace"), false);
+    assert_eq!(
+        d.rule.as_deref(),
+        Some("group:mcp-developers"),
+        "a group deny beats another group's allow"
+    );
+    check(&outsider, Request::call_tool("list_pods"), false);
+    check(
+        &outsider,
+        Request::read_resource("file:///etc/passwd"),
+        false,
+    );
+    // ...the one difference: patterns apply to every item method.
+    check(&dev, Request::get_prompt("delete_namespace"), false);
+    check(&dev, Request::read_resource("delete_namespace"), false);
+    check(&platform, Request::get_prompt("delete_namespace"), true);
 }
 
 #[cfg(not(feature = "cedar"))]
@@ -401,19 +442,45 @@ fn cedar_policy_without_the_feature_is_a_load_error() {
 
 #[test]
 fn broken_policies_are_load_errors_naming_the_rule() {
-    let cases: &[(&str, &str)] = &[
+    // Positions are within the rule's expression (`|-` blocks keep its lines).
+    let positioned: &[(&str, &str, &str)] = &[
         (
             "rules:\n  - name: r\n    allow: \"tool.name ==\"\n",
-            "'r' does not compile",
+            "rule 'r' does not compile",
+            "at line 1, column 13",
+        ),
+        (
+            "rules:\n  - name: r\n    allow: |-\n      tool.name == 'a' &&\n        tool.name == 'b')\n",
+            "rule 'r' does not compile",
+            "at line 2, column 19",
         ),
         (
             "rules:\n  - name: r\n    allow: \"usr.admin\"\n",
-            "unknown variable 'usr'",
+            "rule 'r' references unknown variable 'usr'",
+            "at line 1, column 1",
         ),
         (
             "rules:\n  - allow: \"tool.name\"\n",
-            "'rules[0]' does not produce a bool",
+            "rule 'rules[0]' does not produce a bool (it evaluates to a string)",
+            "at line 1, column 5",
         ),
+        (
+            "rules:\n  - name: n\n    allow: |-\n      'a'\n        + 'b'\n",
+            "rule 'n' does not produce a bool (the expression is arithmetic)",
+            "at line 2, column 3",
+        ),
+    ];
+    for (doc, what, position) in positioned {
+        let err = Policy::from_yaml(doc)
+            .and_then(Authorizer::new)
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains(what) && msg.contains(position),
+            "{doc}\n=> {msg}\nwanted {what:?} and {position:?}"
+        );
+    }
+    let cases: &[(&str, &str)] = &[
         (
             "rules:\n  - name: r\n    allow: \"true\"\n    deny: \"false\"\n",
             "exactly one",
@@ -495,4 +562,75 @@ fn docs_policies_compile_and_list_every_variable() {
     for var in mcp_authz::known_variables().split(", ") {
         assert!(doc.contains(&format!("`{var}")), "{var} missing from docs");
     }
+}
+
+/// Cedar text without whitespace: the docs show the seed's one-line layout,
+/// the fixtures one clause per line.
+fn cedar_tokens(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The side-by-side policies of docs/policies.md are the fixtures: every
+/// `# mcp-authz` block whose introduction names a fixture file parses to the
+/// same policy as that file, and every YAML fixture is shown.
+#[test]
+fn docs_side_by_side_policies_are_the_fixtures() {
+    let dir = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(format!(
+        "{}/../../docs/policies.md",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let normalise = |mut p: Policy| {
+        if let Some(c) = &mut p.cedar {
+            c.policies = cedar_tokens(&c.policies);
+        }
+        p
+    };
+    // Between fences: even parts are prose, odd parts are code blocks.
+    let parts: Vec<&str> = doc.split("```").collect();
+    let mut shown = Vec::new();
+    for i in (1..parts.len()).step_by(2) {
+        let Some(block) = parts[i].strip_prefix("yaml\n") else {
+            continue;
+        };
+        if !block.starts_with("# mcp-authz") {
+            continue;
+        }
+        // The last `seedNNN_….yaml` the paragraph before the block names.
+        let intro = parts[i - 1];
+        let Some(file) = intro
+            .rsplit('`')
+            .find(|w| w.starts_with("seed") && w.ends_with(".yaml"))
+        else {
+            continue;
+        };
+        let fixture = Policy::from_file(format!("{dir}/{file}")).unwrap();
+        let documented = Policy::from_yaml(block).unwrap();
+        assert_eq!(
+            normalise(documented),
+            normalise(fixture),
+            "docs/policies.md shows {file} differently:\n{block}"
+        );
+        shown.push(file.to_owned());
+    }
+    let mut fixtures: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|f| f.ends_with(".yaml"))
+        .collect();
+    fixtures.sort();
+    shown.sort();
+    assert_eq!(
+        shown, fixtures,
+        "every YAML fixture is shown once in the docs"
+    );
+
+    // The seed 003 original in the docs is the Cedar fixture.
+    let original = parts
+        .iter()
+        .find_map(|p| p.strip_prefix("cedar\n"))
+        .unwrap();
+    let cedar = std::fs::read_to_string(format!("{dir}/seed003_toolhive.cedar")).unwrap();
+    assert_eq!(cedar_tokens(original), cedar_tokens(&cedar));
 }

@@ -20,7 +20,12 @@ pub const CEL_VARIABLES: &[(&str, Option<&[&str]>)] = &[
 const TOOL_FIELDS: &[&str] = &["name", "server", "arguments"];
 
 /// Static check of the root: literals, collections and arithmetic are never bools.
-pub(super) fn check_bool_shape(rule: &str, root: &IdedExpr) -> Result<(), AuthzError> {
+/// `(line, column)` is where the root is written, for the error.
+pub(super) fn check_bool_shape(
+    rule: &str,
+    root: &IdedExpr,
+    (line, column): (usize, usize),
+) -> Result<(), AuthzError> {
     let what = match &root.expr {
         Expr::Literal(lit) => {
             if matches!(lit, cel::common::ast::LiteralValue::Boolean(_)) {
@@ -44,6 +49,8 @@ pub(super) fn check_bool_shape(rule: &str, root: &IdedExpr) -> Result<(), AuthzE
     Err(AuthzError::NotBool {
         rule: rule.to_owned(),
         message: format!("the expression is {what}"),
+        line,
+        column,
     })
 }
 
@@ -171,12 +178,7 @@ impl Checker<'_> {
     }
 
     fn unknown(&self, id: u64, variable: String) -> AuthzError {
-        let (line, column) = self
-            .program
-            .source_info()
-            .offset_for(id)
-            .map(|(start, _)| line_col(self.source, start as usize))
-            .unwrap_or((1, 1));
+        let (line, column) = position(self.source, self.program, id);
         AuthzError::UnknownVariable {
             rule: self.rule.to_owned(),
             variable,
@@ -197,6 +199,16 @@ pub fn known_variables() -> String {
         }
     }
     out.join(", ")
+}
+
+/// 1-based line and column where the node `id` of `program` is written in
+/// `source` (`(1, 1)` when the parser recorded no position for it).
+pub(super) fn position(source: &str, program: &Program, id: u64) -> (usize, usize) {
+    program
+        .source_info()
+        .offset_for(id)
+        .map(|(start, _)| line_col(source, start as usize))
+        .unwrap_or((1, 1))
 }
 
 /// 1-based line and column of a character offset.

@@ -17,7 +17,7 @@ use crate::request::Request;
 
 pub(crate) use activation::Activation;
 pub use check::{CEL_VARIABLES, known_variables};
-use check::{check_bool_shape, check_variables};
+use check::{check_bool_shape, check_variables, position};
 use fast::Fast;
 use optimize::{flatten_and, identity_only, optimize};
 
@@ -66,12 +66,10 @@ pub(crate) enum Eval {
 impl CelRule {
     /// Compiles `source`, checks its variables and that it can be a bool.
     pub(crate) fn compile(env: &Arc<Env>, rule: &str, source: &str) -> Result<Self, AuthzError> {
-        let program = env.compile(source).map_err(|e| AuthzError::RuleSyntax {
-            rule: rule.to_owned(),
-            message: e.to_string(),
-        })?;
+        let program = env.compile(source).map_err(|e| syntax_error(rule, &e))?;
         let uses_arguments = check_variables(source, &program, rule)?;
-        check_bool_shape(rule, program.expression())?;
+        let root_position = position(source, &program, program.expression().id);
+        check_bool_shape(rule, program.expression(), root_position)?;
         let mut root = program.expression().clone();
         optimize(&mut root);
         let mut parts = Vec::new();
@@ -88,7 +86,7 @@ impl CelRule {
             conjuncts,
             uses_arguments,
         };
-        compiled.dry_run(env, rule, program.expression())?;
+        compiled.dry_run(env, rule, program.expression(), root_position)?;
         Ok(compiled)
     }
 
@@ -137,7 +135,13 @@ impl CelRule {
 
     /// Runs the rule once on an empty identity and request: a successful
     /// result that is not a bool can never become one.
-    fn dry_run(&self, env: &Arc<Env>, rule: &str, root: &IdedExpr) -> Result<(), AuthzError> {
+    fn dry_run(
+        &self,
+        env: &Arc<Env>,
+        rule: &str,
+        root: &IdedExpr,
+        (line, column): (usize, usize),
+    ) -> Result<(), AuthzError> {
         let identity = Identity::from_claims(Map::new());
         let args = Map::new();
         let request = Request::call_tool("").arguments(&args);
@@ -149,8 +153,39 @@ impl CelRule {
             Ok(other) => Err(AuthzError::NotBool {
                 rule: rule.to_owned(),
                 message: format!("it evaluates to {}", type_name(&other)),
+                line,
+                column,
             }),
         }
+    }
+}
+
+/// The parser's errors as one load error, placed at the first one.
+fn syntax_error(rule: &str, errors: &cel::ParseErrors) -> AuthzError {
+    let (line, column) = errors.errors.first().map_or((1, 1), |e| {
+        (
+            usize::try_from(e.pos.0).unwrap_or(0).max(1),
+            usize::try_from(e.pos.1).unwrap_or(0).max(1),
+        )
+    });
+    let mut message = errors
+        .errors
+        .iter()
+        .map(|e| match &e.source {
+            // The parser failed outright: its own message is a placeholder.
+            Some(cause) if e.msg == "UNKNOWN" => cause.to_string(),
+            _ => e.msg.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    if message.is_empty() {
+        message = "syntax error".to_owned();
+    }
+    AuthzError::RuleSyntax {
+        rule: rule.to_owned(),
+        message,
+        line,
+        column,
     }
 }
 
@@ -315,6 +350,55 @@ mod tests {
             let e = CelRule::compile(&env, "nb", src).unwrap_err();
             assert!(matches!(e, AuthzError::NotBool { .. }), "{src}: {e}");
         }
+    }
+
+    /// Where each load error points: (source, line, column).
+    fn position_of(src: &str) -> (AuthzError, usize, usize) {
+        let e = CelRule::compile(&environment(), "r", src).unwrap_err();
+        let (line, column) = match &e {
+            AuthzError::RuleSyntax { line, column, .. }
+            | AuthzError::NotBool { line, column, .. } => (*line, *column),
+            other => panic!("{src}: {other}"),
+        };
+        let msg = e.to_string();
+        assert!(msg.contains("'r'"), "{msg}");
+        assert!(
+            msg.contains(&format!("line {line}, column {column}")),
+            "{msg}"
+        );
+        (e, line, column)
+    }
+
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        // The parser stops at the end of the input, after `==`.
+        let (e, line, column) = position_of("tool.name ==");
+        assert!(matches!(e, AuthzError::RuleSyntax { .. }), "{e}");
+        assert_eq!((line, column), (1, 13), "{e}");
+        // On the second line, at the stray `)`.
+        let (e, line, column) = position_of("tool.name == 'a' &&\n  tool.name == 'b')");
+        assert!(matches!(e, AuthzError::RuleSyntax { .. }), "{e}");
+        assert_eq!((line, column), (2, 19), "{e}");
+        assert!(!e.to_string().contains('\n'), "one line: {e}");
+    }
+
+    #[test]
+    fn non_bool_results_name_line_and_column() {
+        // Statically not a bool: the root node's position (an operator's is the operator).
+        let (e, line, column) = position_of("'yes'");
+        assert!(matches!(e, AuthzError::NotBool { .. }), "{e}");
+        assert_eq!((line, column), (1, 1), "{e}");
+        let (e, line, column) = position_of("1 +\n  2");
+        assert!(matches!(e, AuthzError::NotBool { .. }), "{e}");
+        assert_eq!((line, column), (1, 3), "{e}");
+        // Found by the dry run: a call evaluating to an int, on line 2 (a
+        // call's position is its `(`, a field selection's its `.`, as in cel-go).
+        let (e, line, column) = position_of("\n  size(tool.name)");
+        assert!(e.to_string().contains("evaluates to an int"), "{e}");
+        assert_eq!((line, column), (2, 7), "{e}");
+        let (e, line, column) = position_of("  tool.name");
+        assert!(e.to_string().contains("evaluates to a string"), "{e}");
+        assert_eq!((line, column), (1, 7), "{e}");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// JSON-RPC "parse error".
@@ -21,21 +22,26 @@ pub const UNAUTHENTICATED: i64 = -32001;
 pub const FORBIDDEN: i64 = -32003;
 
 /// A body is one message or a batch.
-pub(crate) enum Body {
+pub(crate) enum Body<'a> {
     Single(Value),
-    Batch(Vec<Value>),
+    /// Each entry, parsed and as written (its exact text in the body).
+    Batch(Vec<(Value, &'a [u8])>),
 }
 
 /// Parses a body, rejecting repeated object keys anywhere: parsers disagree
 /// on which copy wins, and the layer must judge exactly what the server runs.
-pub(crate) fn parse(bytes: &[u8]) -> Result<Body, String> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Body<'_>, String> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     NoDuplicates
         .deserialize(&mut de)
         .map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     match serde_json::from_slice::<Value>(bytes).map_err(|e| e.to_string())? {
-        Value::Array(items) => Ok(Body::Batch(items)),
+        Value::Array(items) => {
+            let raw: Vec<&RawValue> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+            let raw = raw.into_iter().map(|r| r.get().as_bytes());
+            Ok(Body::Batch(items.into_iter().zip(raw).collect()))
+        }
         other => Ok(Body::Single(other)),
     }
 }
@@ -226,6 +232,25 @@ mod tests {
         // Escaped spelling of the same key is still the same key.
         assert!(parse(br#"{"name":1,"n\u0061me":2}"#).is_err());
         assert!(parse(b"{} x").is_err());
+    }
+
+    #[test]
+    fn batch_entries_keep_their_text() {
+        let body = b"[ {\"method\":\"n\",  \"jsonrpc\":\"2.0\"} ,\n1.0e2,\"\\u0061\"]";
+        let Ok(Body::Batch(items)) = parse(body) else {
+            panic!("a batch");
+        };
+        let raw: Vec<&[u8]> = items.iter().map(|(_, r)| *r).collect();
+        assert_eq!(
+            raw,
+            [
+                &b"{\"method\":\"n\",  \"jsonrpc\":\"2.0\"}"[..],
+                b"1.0e2",
+                b"\"\\u0061\"",
+            ]
+        );
+        assert_eq!(items[0].0, json!({"jsonrpc": "2.0", "method": "n"}));
+        assert_eq!(items[2].0, json!("a"));
     }
 
     #[test]

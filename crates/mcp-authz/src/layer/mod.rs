@@ -19,7 +19,8 @@
 //!      to that id is filtered, in `application/json` (read whole, bounded by
 //!      [`AuthzLayer::max_response_bytes`]) or `text/event-stream` (event by
 //!      event, each bounded by [`AuthzLayer::max_event_bytes`]).
-//!    - Notifications and responses: forwarded untouched.
+//!    - Notifications and responses: forwarded byte for byte; the service's
+//!      answer (usually `202`) is relayed.
 //!    - Other methods: forwarded, or refused with [`FORBIDDEN`] for methods
 //!      outside the MCP specification when [`UnknownMethods::Deny`] is set.
 //!    - Batches: see [`AuthzLayer`].
@@ -128,9 +129,9 @@ pub(crate) const KNOWN_METHODS: &[&str] = &[
 /// the whole batch is answered `403` with the union of the missing scopes and
 /// nothing is forwarded (the client steps up and retries). Otherwise denied and
 /// malformed entries are answered by the layer, and the other entries are
-/// forwarded to the service one at a time, as single messages, in order (MCP
-/// servers of later protocol versions, rmcp among them, do not accept
-/// batches). Each answer is read whole (bounded), list results are filtered,
+/// forwarded to the service one at a time, as single messages (each exactly
+/// as written in the batch), in order (MCP servers of later protocol
+/// versions, rmcp among them, do not accept batches). Each answer is read whole (bounded), list results are filtered,
 /// and the responses are merged, in the batch's order, into one
 /// `application/json` array; server-to-client notifications sent while
 /// answering a batch entry are not relayed. A batch of notifications and

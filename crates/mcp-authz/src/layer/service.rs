@@ -220,6 +220,11 @@ where
             }
         }
         jsonrpc::Body::Batch(items) => {
+            // Each entry keeps its exact text: it is forwarded as the client wrote it.
+            let items = items
+                .into_iter()
+                .map(|(item, raw)| (item, bytes.slice_ref(raw)))
+                .collect();
             batch(inner, &shared, &identity, &head, items, filterer()).await
         }
     }
@@ -377,9 +382,12 @@ fn report(
 
 /// One entry of a batch, after judging.
 enum Slot {
+    /// Answered by the layer.
     Answer(Value),
-    Forward(Value, Option<(Value, Expect)>),
-    ForwardQuiet(Value),
+    /// A request forwarded as written; its answer (to this id) is filtered as expected.
+    Forward(Bytes, Value, Expect),
+    /// A notification or response forwarded as written; nothing to answer.
+    ForwardQuiet(Bytes),
 }
 
 async fn batch<S, ResB>(
@@ -387,7 +395,7 @@ async fn batch<S, ResB>(
     shared: &Shared,
     identity: &Identity,
     head: &Head,
-    items: Vec<Value>,
+    items: Vec<(Value, Bytes)>,
     filterer: Arc<Filterer>,
 ) -> Result<Response<AuthzBody<ResB>>, S::Error>
 where
@@ -402,37 +410,28 @@ where
     }
     let mut slots = Vec::with_capacity(items.len());
     let mut missing: Vec<String> = Vec::new();
-    for item in items {
+    for (item, raw) in items {
         let slot = match jsonrpc::classify(&item) {
-            Message::Notification | Message::Response => None,
-            Message::Invalid { id, why } => Some(Slot::Answer(jsonrpc::error(
-                id,
-                jsonrpc::INVALID_REQUEST,
-                why,
-                None,
-            ))),
+            Message::Notification | Message::Response => Slot::ForwardQuiet(raw),
+            Message::Invalid { id, why } => {
+                Slot::Answer(jsonrpc::error(id, jsonrpc::INVALID_REQUEST, why, None))
+            }
             Message::Request { id, method, params } => {
                 match judge(shared, identity, &head.headers, id, method, params) {
                     Judgement::Forward(expect) => {
-                        let id = id.clone();
-                        let expect = expect.unwrap_or(Expect::Shape);
-                        Some(Slot::Forward(Value::Null, Some((id, expect))))
+                        Slot::Forward(raw, id.clone(), expect.unwrap_or(Expect::Shape))
                     }
-                    Judgement::Answer(v) => Some(Slot::Answer(v)),
+                    Judgement::Answer(v) => Slot::Answer(v),
                     Judgement::StepUp(scope, _) => {
                         if !missing.contains(&scope) {
                             missing.push(scope);
                         }
-                        Some(Slot::Answer(Value::Null))
+                        Slot::Answer(Value::Null)
                     }
                 }
             }
         };
-        slots.push(match slot {
-            None => Slot::ForwardQuiet(item),
-            Some(Slot::Forward(_, e)) => Slot::Forward(item, e),
-            Some(other) => other,
-        });
+        slots.push(slot);
     }
     if !missing.is_empty() {
         let msg = format!(
@@ -451,20 +450,17 @@ where
     for slot in slots {
         match slot {
             Slot::Answer(v) => out.push(v),
-            Slot::ForwardQuiet(msg) => {
-                let _ignored = forward_one(inner.clone(), shared, head, &msg).await?;
+            Slot::ForwardQuiet(raw) => {
+                let _ignored = forward_one(inner.clone(), shared, head, raw).await?;
             }
-            Slot::Forward(msg, expect) => {
-                let id = msg.get("id").cloned().unwrap_or(Value::Null);
-                let answer = forward_one(inner.clone(), shared, head, &msg).await?;
+            Slot::Forward(raw, id, expect) => {
+                let answer = forward_one(inner.clone(), shared, head, raw).await?;
                 let mut found = None;
                 match answer {
                     Ok(messages) => {
                         for mut m in messages {
                             if m.get("id") == Some(&id) && m.get("method").is_none() {
-                                if let Some((_, e)) = &expect {
-                                    filterer.filter_message(&mut m, e);
-                                }
+                                filterer.filter_message(&mut m, &expect);
                                 found = Some(m);
                                 break;
                             }
@@ -491,12 +487,13 @@ where
     Ok(json_response(StatusCode::OK, &Value::Array(out)))
 }
 
-/// Forwards one message of a batch; returns the JSON-RPC messages of the answer.
+/// Forwards one message of a batch (its text as the client wrote it); returns
+/// the JSON-RPC messages of the answer.
 async fn forward_one<S, ResB>(
     inner: S,
     shared: &Shared,
     head: &Head,
-    msg: &Value,
+    body: Bytes,
 ) -> Result<Result<Vec<Value>, String>, S::Error>
 where
     S: Service<http::Request<Full<Bytes>>, Response = Response<ResB>> + Clone + Send + 'static,
@@ -504,7 +501,6 @@ where
     ResB: Body<Data = Bytes> + Send + 'static,
     ResB::Error: Into<BoxError>,
 {
-    let body = Bytes::from(msg.to_string());
     let resp = inner.oneshot(head.request(body, true)).await?;
     let status = resp.status();
     if status == StatusCode::ACCEPTED {

@@ -73,6 +73,8 @@ pub struct Harness {
     pub url: String,
     pub client: reqwest::Client,
     pub calls: Arc<AtomicUsize>,
+    /// HTTP requests that got past the layer to rmcp (see [`CountRequests`]).
+    pub upstream: Arc<AtomicUsize>,
     pub events: Events,
     task: tokio::task::JoinHandle<()>,
 }
@@ -80,6 +82,49 @@ pub struct Harness {
 impl Drop for Harness {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// A tower service between `AuthzLayer` and rmcp counting the HTTP requests
+/// that reach rmcp, whatever they are (tool calls, lists, malformed bodies).
+#[derive(Clone)]
+pub struct CountRequests<S> {
+    inner: S,
+    count: Arc<AtomicUsize>,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for CountRequests<S>
+where
+    S: tower::Service<http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        self.inner.call(req)
+    }
+}
+
+/// The layer of [`CountRequests`].
+pub struct CountLayer(pub Arc<AtomicUsize>);
+
+impl<S> tower::Layer<S> for CountLayer {
+    type Service = CountRequests<S>;
+
+    fn layer(&self, inner: S) -> CountRequests<S> {
+        CountRequests {
+            inner,
+            count: Arc::clone(&self.0),
+        }
     }
 }
 
@@ -125,7 +170,9 @@ pub async fn start(
         Default::default(),
         config,
     );
-    let service = tower::Layer::layer(&layer, mcp);
+    let upstream = Arc::new(AtomicUsize::new(0));
+    let counted = tower::Layer::layer(&CountLayer(Arc::clone(&upstream)), mcp);
+    let service = tower::Layer::layer(&layer, counted);
     let router = axum::Router::new().route_service("/mcp", service);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -136,6 +183,7 @@ pub async fn start(
         url: format!("http://{addr}/mcp"),
         client: reqwest::Client::new(),
         calls,
+        upstream,
         events,
         task,
     }
@@ -161,6 +209,11 @@ impl Harness {
 
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
+    }
+
+    /// How many HTTP requests reached rmcp so far.
+    pub fn upstream(&self) -> usize {
+        self.upstream.load(Ordering::SeqCst)
     }
 }
 
