@@ -191,7 +191,10 @@ impl Gateway {
         );
         let mut mcp_router = Router::new()
             .route_service(&self.inner.config.path, mcp)
-            .layer(axum::middleware::from_fn(parse_error_is_bad_request))
+            .layer(axum::middleware::from_fn_with_state(
+                self.inner.config.max_body_bytes,
+                parse_error_is_bad_request,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 Arc::clone(&self.inner),
                 step_up,

@@ -1,10 +1,12 @@
-//! rmcp answers a POST whose JSON body does not parse with `415 Unsupported
-//! Media Type`. The media type was fine; the body was not. This middleware
-//! turns that answer into `400 Bad Request` with a JSON-RPC parse error
-//! (`-32700`), as JSON-RPC over HTTP expects. A wrong `Content-Type` keeps
-//! its `415`.
+//! rmcp answers a POST whose JSON body is not a JSON-RPC message with `415
+//! Unsupported Media Type`. The media type was fine; the body was not. This
+//! middleware turns that answer into `400 Bad Request` with the JSON-RPC error
+//! that fits: `-32700` (parse error) when the body is not JSON, `-32600`
+//! (invalid request) when it is JSON but not a JSON-RPC message. A wrong
+//! `Content-Type` keeps its `415`; a body over the limit is `413`.
 
-use axum::extract::Request;
+use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -13,7 +15,24 @@ use serde_json::json;
 /// Largest rmcp error text kept in the rewritten message.
 const MAX_DETAIL: usize = 512;
 
-pub(crate) async fn parse_error_is_bad_request(request: Request, next: Next) -> Response {
+/// JSON-RPC "Parse error".
+const PARSE_ERROR: i32 = -32700;
+/// JSON-RPC "Invalid Request".
+const INVALID_REQUEST: i32 = -32600;
+
+/// `413` with a JSON-RPC error naming the limit.
+pub(crate) fn too_large(limit: usize) -> Response {
+    let error = json!({"jsonrpc": "2.0", "id": null, "error": {"code": INVALID_REQUEST,
+        "message": format!("request body larger than {limit} bytes")}});
+    (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(error)).into_response()
+}
+
+/// The middleware; its state is the body limit in bytes.
+pub(crate) async fn parse_error_is_bad_request(
+    State(limit): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
     let json_body = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -23,21 +42,38 @@ pub(crate) async fn parse_error_is_bad_request(request: Request, next: Next) -> 
                 .to_ascii_lowercase()
                 .starts_with("application/json")
         });
-    let response = next.run(request).await;
-    if !json_body || response.status() != StatusCode::UNSUPPORTED_MEDIA_TYPE {
+    if !json_body {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return too_large(limit);
+    };
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes.clone())))
+        .await;
+    if response.status() != StatusCode::UNSUPPORTED_MEDIA_TYPE {
         return response;
     }
-    let detail = match axum::body::to_bytes(response.into_body(), MAX_DETAIL * 2).await {
+    let detail: String = match axum::body::to_bytes(response.into_body(), MAX_DETAIL * 2).await {
         Ok(bytes) => String::from_utf8_lossy(&bytes)
             .chars()
             .take(MAX_DETAIL)
             .collect(),
         Err(_) => String::new(),
     };
+    let (code, what) = if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
+        (
+            INVALID_REQUEST,
+            "Invalid Request: the body is JSON but not a JSON-RPC message",
+        )
+    } else {
+        (PARSE_ERROR, "Parse error: the body is not JSON")
+    };
     let body = json!({
         "jsonrpc": "2.0",
         "id": null,
-        "error": { "code": -32700, "message": format!("Parse error: the body is not a JSON-RPC message ({detail})") },
+        "error": { "code": code, "message": format!("{what} ({detail})") },
     });
     (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
 }
@@ -56,7 +92,10 @@ mod tests {
                 "/",
                 post(|| async { (StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad body") }),
             )
-            .layer(axum::middleware::from_fn(super::parse_error_is_bad_request))
+            .layer(axum::middleware::from_fn_with_state(
+                1024,
+                super::parse_error_is_bad_request,
+            ))
     }
 
     #[tokio::test]
@@ -67,6 +106,16 @@ mod tests {
             .unwrap();
         let response = app().oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_limit_are_413() {
+        let request = Request::post("/")
+            .header("content-type", "application/json")
+            .body(Body::from(vec![b' '; 2048]))
+            .unwrap();
+        let response = app().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 
     #[tokio::test]

@@ -50,11 +50,7 @@ pub(crate) async fn step_up(
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, inner.config.max_body_bytes).await {
         Ok(bytes) => bytes,
-        Err(_) => {
-            let error = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32600,
-                "message": format!("request body larger than {} bytes", inner.config.max_body_bytes)}});
-            return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(error)).into_response();
-        }
+        Err(_) => return crate::parse_error::too_large(inner.config.max_body_bytes),
     };
     if let Some(denied) = insufficient_scope(&inner, &parts, &bytes) {
         return denied;

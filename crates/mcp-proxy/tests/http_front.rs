@@ -23,9 +23,33 @@ async fn bad_requests_get_the_right_status_codes() {
     );
     let gw = Running::start(&yaml).await;
 
-    // Not JSON at all.
+    // Not JSON at all: 400 with a JSON-RPC parse error.
     let r = post(&gw.mcp, "{not json").send().await.unwrap();
-    assert_eq!(r.status(), 400, "{:?}", r.text().await);
+    assert_eq!(r.status(), 400);
+    let answer: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(answer["error"]["code"], -32700, "{answer}");
+    assert_eq!(answer["id"], serde_json::Value::Null);
+
+    // JSON, but not a JSON-RPC message: each is refused with a JSON-RPC error.
+    for body in [
+        r#"{"foo":1}"#,
+        r#"{"jsonrpc":"2.0"}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":5}"#,
+        r#"{"jsonrpc":"1.0","id":1,"method":"initialize"}"#,
+        "42",
+    ] {
+        let r = post(&gw.mcp, body).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{body}");
+        let answer: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(answer["error"]["code"], -32600, "{body}: {answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Invalid Request"),
+            "{answer}"
+        );
+    }
 
     // Bigger than max_body_bytes.
     let big = format!(
@@ -34,6 +58,11 @@ async fn bad_requests_get_the_right_status_codes() {
     );
     let r = post(&gw.mcp, big).send().await.unwrap();
     assert_eq!(r.status(), 413);
+    let answer: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        answer["error"]["message"], "request body larger than 2048 bytes",
+        "{answer}"
+    );
 
     // A session id the gateway never issued.
     let r = post(&gw.mcp, r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#)
