@@ -13,10 +13,13 @@
 //! | `idp_client_id`                    | `ClientAuth::none` at the IdP                        |
 //! | `private_key_pem` (+ `signing_algorithm`) | `ClientAuth::private_key_jwt` + `SigningKey::from_pem` |
 //! | `client_id`, `client_secret`       | `ClientAuth::client_secret_basic` (or `_post` when `token_endpoint_auth_method` says so) |
+//! | `issuer`                           | `McpAuthClientBuilder::authorization_server`         |
 //!
 //! It connects, lists the tools, calls the first one with `{}` and exits 0; any failure exits
-//! 1 with the error on stderr. `--check` only validates the context mapping on built-in
-//! samples (scripts/check-examples runs it); `scripts/conformance` runs the real thing.
+//! 1 with the error on stderr, including an `MCP_CONFORMANCE_CONTEXT` that is not a JSON
+//! object (an absent one counts as `{}`). `--check` only validates the context mapping on
+//! built-in samples (scripts/check-examples runs it); `scripts/conformance` runs the real
+//! thing. Which scenarios pass, and why the others cannot: `docs/conformance.md`.
 //!
 //! ```text
 //! scripts/conformance                      # installs the suite, runs the scenarios
@@ -83,8 +86,18 @@ fn provider(context: &Map<String, Value>) -> Result<Box<dyn TokenProvider>, BoxE
     Ok(Box::new(ClientCredentials::new(secret_auth(secret))))
 }
 
+/// The MCP auth client the context describes: its flow, and (`issuer`) the authorization
+/// server to use among those the resource lists.
+fn client(context: &Map<String, Value>) -> Result<McpAuthClient, BoxError> {
+    let mut builder = McpAuthClient::builder(provider(context)?);
+    if let Some(issuer) = field(context, "issuer") {
+        builder = builder.authorization_server(issuer);
+    }
+    Ok(builder.build()?)
+}
+
 async fn run(server_url: &str, context: &Map<String, Value>) -> Result<(), BoxError> {
-    let auth = McpAuthClient::builder(provider(context)?).build()?;
+    let auth = client(context)?;
     let http = AuthorizedHttpClient::new(reqwest::Client::new(), auth);
     let transport = StreamableHttpClientTransport::with_client(
         http,
@@ -106,19 +119,37 @@ async fn run(server_url: &str, context: &Map<String, Value>) -> Result<(), BoxEr
     Ok(())
 }
 
+/// `MCP_CONFORMANCE_CONTEXT` as a JSON object: absent means empty, anything else that is
+/// not a JSON object is an error (never silently replaced by an empty context).
+fn context_from_env() -> Result<Map<String, Value>, BoxError> {
+    match std::env::var("MCP_CONFORMANCE_CONTEXT") {
+        Ok(json) => parse_context(&json),
+        Err(std::env::VarError::NotPresent) => Ok(Map::new()),
+        Err(e) => Err(format!("MCP_CONFORMANCE_CONTEXT: {e}").into()),
+    }
+}
+
+fn parse_context(json: &str) -> Result<Map<String, Value>, BoxError> {
+    serde_json::from_str(json).map_err(|e| {
+        format!("MCP_CONFORMANCE_CONTEXT is not a JSON object ({e}): refusing to run without it")
+            .into()
+    })
+}
+
 /// `--check`: every sample context maps onto a provider, and a broken one is refused.
 fn check() -> Result<(), BoxError> {
     let ec_pem = include_str!("../crates/okta-auth/tests/fixtures/ec_pkcs8.pem");
     let samples = [
         serde_json::json!({"client_id": "c", "client_secret": "s"}),
         serde_json::json!({"client_id": "c", "client_secret": "s", "token_endpoint_auth_method": "client_secret_post"}),
+        serde_json::json!({"client_id": "c", "client_secret": "s", "issuer": "http://127.0.0.1:1"}),
         serde_json::json!({"client_id": "c", "private_key_pem": ec_pem, "signing_algorithm": "ES256"}),
         serde_json::json!({"client_id": "c", "client_secret": "s", "idp_id_token": "a.b.c",
             "idp_token_endpoint": "http://127.0.0.1:1/token", "idp_client_id": "i"}),
     ];
     for sample in samples {
         let context = sample.as_object().ok_or("sample is not an object")?;
-        McpAuthClient::builder(provider(context)?).build()?;
+        client(context)?;
     }
     let broken = [
         serde_json::json!({"client_id": "c"}),
@@ -128,6 +159,14 @@ fn check() -> Result<(), BoxError> {
         if provider(sample.as_object().ok_or("not an object")?).is_ok() {
             return Err(format!("a broken context was accepted: {sample}").into());
         }
+    }
+    for unparsable in ["", "{", "not json", "[1, 2]", r#"{"client_id": 1"#] {
+        if parse_context(unparsable).is_ok() {
+            return Err(format!("an unparsable context was accepted: {unparsable:?}").into());
+        }
+    }
+    if parse_context(r#"{"client_id": "c"}"#)?.len() != 1 {
+        return Err("a valid context was not parsed".into());
     }
     println!("conformance_client --check: context mapping ok");
     Ok(())
@@ -144,15 +183,14 @@ async fn main() {
                 "usage: conformance_client <server-url> (MCP_CONFORMANCE_CONTEXT in the env)"
                     .into(),
             ),
-            Some(url) => {
-                let context: Map<String, Value> = match std::env::var("MCP_CONFORMANCE_CONTEXT") {
-                    Ok(json) => serde_json::from_str(&json).unwrap_or_default(),
-                    Err(_) => Map::new(),
-                };
-                let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
-                eprintln!("conformance_client: scenario {scenario:?} against {url}");
-                run(url, &context).await
-            }
+            Some(url) => match context_from_env() {
+                Err(e) => Err(e),
+                Ok(context) => {
+                    let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
+                    eprintln!("conformance_client: scenario {scenario:?} against {url}");
+                    run(url, &context).await
+                }
+            },
         }
     };
     if let Err(e) = outcome {
