@@ -2,8 +2,9 @@
 //!
 //! - `hashmap_lookup_baseline`: `HashMap<String, AccessToken>::get` keyed by a realistic
 //!   (~900-byte) ID token, cloning the token out.
-//! - `flow_cached_hit`: `IdJagFlow::access_token` for a user and scope set already cached
-//!   (SHA-256 of the ID token, scope normalization, lock, freshness check, clone).
+//! - `flow_cached_hit`: `IdJagFlow::access_token` for an ID token and scope set already
+//!   cached (scope normalization, lock, a lookup keyed by the exact ID token — hashing its
+//!   length and last 64 bytes, then comparing it byte for byte — freshness check, clone).
 //!
 //! The flow is warmed against a tiny local IdP/authorization server on 127.0.0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]

@@ -40,7 +40,8 @@ pub struct IdJagClaims {
     pub iat: u64,
     /// Scopes from `scope` (space-separated), empty when absent.
     pub scopes: Vec<String>,
-    /// `resource` (a string or an array), empty when absent.
+    /// `resource`: the RFC 8707 resource indicators, one for a string claim, each of an array
+    /// claim in order; empty when absent. Any other shape is rejected as malformed.
     pub resources: Vec<String>,
     /// Every claim.
     pub raw: Map<String, Value>,
@@ -90,7 +91,9 @@ impl IdJagClaims {
 /// JOSE `typ` = `oauth-id-jag+jwt`; signature by a trusted issuer's key (keys from
 /// [`okta_auth::JwksCache`], algorithms from the key, never from the token); `iss` trusted;
 /// `aud` = this server's issuer; `client_id` = the authenticated client; `exp` and `iat`
-/// (with leeway); `sub`, `jti`, `client_id`, `iat` present; `jti` not used before (kept until
+/// (with leeway); `iss`, `sub`, `aud`, `client_id`, `jti`, `exp`, `iat` present
+/// ([`Rejection::MissingClaim`]); `resource` exposed whether a string or an array of URIs
+/// (draft §3.1); `jti` not used before (kept until
 /// the assertion expires, in a bounded store that refuses rather than forgets when full).
 ///
 /// ```
@@ -212,8 +215,9 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Reads `iss` from the unverified payload, only to pick the issuer's keys.
-fn peek_issuer(assertion: &str) -> Result<String, Rejection> {
+/// Decodes the payload without verifying it: only to pick the issuer's keys, or to explain a
+/// failed verification.
+fn peek_claims(assertion: &str) -> Result<Value, Rejection> {
     let payload = assertion
         .split('.')
         .nth(1)
@@ -221,9 +225,12 @@ fn peek_issuer(assertion: &str) -> Result<String, Rejection> {
     let bytes = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| Rejection::Malformed("payload is not base64url".into()))?;
-    let claims: Value = serde_json::from_slice(&bytes)
-        .map_err(|_| Rejection::Malformed("payload is not JSON".into()))?;
-    claims
+    serde_json::from_slice(&bytes).map_err(|_| Rejection::Malformed("payload is not JSON".into()))
+}
+
+/// Reads `iss` from the unverified payload, only to pick the issuer's keys.
+fn peek_issuer(assertion: &str) -> Result<String, Rejection> {
+    peek_claims(assertion)?
         .get("iss")
         .and_then(Value::as_str)
         .map(str::to_owned)
@@ -246,15 +253,19 @@ fn map_verify_error(e: okta_auth::Error) -> Rejection {
     }
 }
 
-fn string_list(value: Option<&Value>) -> Vec<String> {
+/// The `resource` claim: "either a single URI or an array of URIs" (draft §3.1). Anything
+/// else is malformed rather than read as "no resource", which would lift the restriction.
+fn resource_list(value: Option<&Value>) -> Result<Vec<String>, Rejection> {
+    let malformed =
+        || Rejection::Malformed("`resource` is not a string or an array of strings".into());
     match value {
-        Some(Value::String(s)) => vec![s.clone()],
+        None => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(vec![s.clone()]),
         Some(Value::Array(items)) => items
             .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
+            .map(|item| item.as_str().map(str::to_owned).ok_or_else(malformed))
             .collect(),
-        _ => Vec::new(),
+        Some(_) => Err(malformed()),
     }
 }
 
@@ -304,6 +315,13 @@ impl IdJagValidator {
                 {
                     return Err(rejected(Rejection::UntrustedIssuer(issuer)));
                 }
+                // The audience is checked after the signature, so this payload is authentic:
+                // no `aud` at all is a missing claim rather than a wrong one.
+                if matches!(e, okta_auth::Error::WrongAudience)
+                    && peek_claims(assertion).is_ok_and(|claims| claims.get("aud").is_none())
+                {
+                    return Err(rejected(Rejection::MissingClaim("aud".into())));
+                }
                 return Err(rejected(map_verify_error(e)));
             }
         };
@@ -325,6 +343,7 @@ impl IdJagValidator {
             .get("iat")
             .and_then(Value::as_u64)
             .ok_or_else(|| rejected(Rejection::MissingClaim("iat".into())))?;
+        let resources = resource_list(raw.get("resource")).map_err(rejected)?;
         let now = now_secs();
         let forget_after = verified.exp + self.inner.leeway.as_secs();
         let check = self
@@ -343,7 +362,6 @@ impl IdJagValidator {
             .and_then(Value::as_str)
             .map(|s| s.split_ascii_whitespace().map(str::to_owned).collect())
             .unwrap_or_default();
-        let resources = string_list(raw.get("resource"));
         Ok(IdJagClaims {
             iss: issuer,
             sub,

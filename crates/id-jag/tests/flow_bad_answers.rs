@@ -15,11 +15,24 @@ use axum::routing::post;
 use id_jag::{Error, IdJagFlow, Step, TOKEN_TYPE_ID_JAG};
 use okta_auth::{ClientAuth, OAuthErrorCode};
 use serde_json::json;
+use tokio::sync::Semaphore;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct Counts {
     idp: Arc<AtomicUsize>,
     as_: Arc<AtomicUsize>,
+    /// Requests in `gated-*` modes wait here for a permit before answering.
+    gate: Arc<Semaphore>,
+}
+
+impl Default for Counts {
+    fn default() -> Self {
+        Self {
+            idp: Arc::default(),
+            as_: Arc::default(),
+            gate: Arc::new(Semaphore::new(0)),
+        }
+    }
 }
 
 fn json_answer(status: StatusCode, body: serde_json::Value) -> Response {
@@ -32,6 +45,13 @@ async fn idp(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     counts.idp.fetch_add(1, Ordering::SeqCst);
+    let mode = match mode.strip_prefix("gated-") {
+        Some(rest) => {
+            counts.gate.acquire().await.unwrap().forget();
+            rest.to_owned()
+        }
+        None => mode,
+    };
     let jag = |token_type: &str, issued: &str| {
         json_answer(
             StatusCode::OK,
@@ -279,21 +299,65 @@ async fn resource_as_answering_html_is_a_typed_step_two_error() {
     assert!(matches!(err, Error::TokenEndpoint { .. }), "{err:?}");
 }
 
-#[tokio::test]
+/// Polls `done` (yielding to the other tasks in between) until it holds; panics after 10 s.
+async fn wait_for(what: &str, done: impl Fn() -> bool) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+}
+
+// The test runs on tokio's single-threaded runtime, so a spawned caller is only ever paused
+// at an `.await`: once it has counted itself in `joined` and been polled, it has already
+// looked up (or started) the in-flight request inside `access_token` and is waiting on it.
+#[tokio::test(flavor = "current_thread")]
 async fn failures_are_shared_by_concurrent_callers_and_not_cached() {
     let (base, counts) = start().await;
-    let flow = flow(&base, "consent", "good");
-    let calls = (0..20).map(|_| {
-        let flow = flow.clone();
-        tokio::spawn(async move { flow.access_token("id-token", &["mcp:connect"]).await })
-    });
+    // A generous timeout: the gated IdP holds the request until every caller waits on it.
+    let flow = IdJagFlow::builder()
+        .idp_token_endpoint(format!("{base}/idp/gated-consent"))
+        .resource_token_endpoint(format!("{base}/as/good"))
+        .audience("https://as.example.com")
+        .client_auth(ClientAuth::client_secret_basic("agent", "agent-secret"))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let joined = Arc::new(AtomicUsize::new(0));
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let (flow, joined) = (flow.clone(), Arc::clone(&joined));
+            tokio::spawn(async move {
+                joined.fetch_add(1, Ordering::SeqCst);
+                flow.access_token("id-token", &["mcp:connect"]).await
+            })
+        })
+        .collect();
+    // All 20 callers are waiting and the IdP holds a request: only now may it answer.
+    wait_for("20 waiting callers", || joined.load(Ordering::SeqCst) == 20).await;
+    wait_for("the IdP request", || counts.idp.load(Ordering::SeqCst) >= 1).await;
+    counts.gate.add_permits(100);
     for r in futures::future::join_all(calls).await {
-        assert!(matches!(r.unwrap(), Err(Error::InteractionRequired { .. })));
+        match r.unwrap() {
+            Err(Error::InteractionRequired {
+                step: Step::TokenExchange,
+                interaction_uri,
+                ..
+            }) => assert_eq!(
+                interaction_uri.as_deref(),
+                Some("https://idp.example.com/consent?id=42")
+            ),
+            other => panic!("unexpected {other:?}"),
+        }
     }
-    let first_round = counts.idp.load(Ordering::SeqCst);
-    assert!((1..=20).contains(&first_round));
+    // One request answered all 20 callers: the failure was shared, not fetched per caller.
+    assert_eq!(counts.idp.load(Ordering::SeqCst), 1);
+    // Not cached: the next call asks again.
     flow.access_token("id-token", &["mcp:connect"])
         .await
         .unwrap_err();
-    assert_eq!(counts.idp.load(Ordering::SeqCst), first_round + 1);
+    assert_eq!(counts.idp.load(Ordering::SeqCst), 2);
+    assert_eq!(counts.as_.load(Ordering::SeqCst), 0);
 }

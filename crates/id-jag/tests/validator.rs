@@ -210,13 +210,71 @@ async fn issued_in_the_future_is_rejected() {
 #[tokio::test]
 async fn every_required_claim_is_required() {
     let f = fixture();
-    for claim in ["sub", "client_id", "jti", "iat"] {
+    // With several trusted issuers the validator picks keys by the (unverified) `iss` first,
+    // a different path from the single-issuer one.
+    let other = SigningKey::generate_es256().unwrap().with_kid("other-1");
+    let two_issuers = IdJagValidator::builder(AS)
+        .trust(IDP, jwks(&[&f.idp_key]))
+        .trust("https://other-idp.example.com", jwks(&[&other]))
+        .build()
+        .unwrap();
+    // The draft's REQUIRED claims (§3.1): iss, sub, aud, client_id, jti, exp, iat.
+    for claim in ["iss", "sub", "aud", "client_id", "jti", "exp", "iat"] {
+        for validator in [&f.validator, &two_issuers] {
+            let mut c = claims();
+            c.remove(claim);
+            assert_eq!(
+                rejection(validator, &sign(&f.idp_key, &c), "agent").await,
+                Rejection::MissingClaim(claim.into()),
+                "{claim}"
+            );
+        }
+    }
+    // The same claims present: accepted by both.
+    for validator in [&f.validator, &two_issuers] {
+        validator
+            .validate(&sign(&f.idp_key, &claims()), "agent")
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn resource_is_exposed_as_a_string_or_an_array() {
+    let f = fixture();
+    let mut c = claims();
+    c["resource"] = json!(["https://mcp.example.com/mcp", "https://files.example.com/"]);
+    let ok = f
+        .validator
+        .validate(&sign(&f.idp_key, &c), "agent")
+        .await
+        .unwrap();
+    assert_eq!(
+        ok.resources,
+        ["https://mcp.example.com/mcp", "https://files.example.com/"]
+    );
+    let mut c = claims();
+    c.remove("resource");
+    let ok = f
+        .validator
+        .validate(&sign(&f.idp_key, &c), "agent")
+        .await
+        .unwrap();
+    assert!(ok.resources.is_empty());
+    // Any other shape is malformed, never read as "no resource restriction".
+    for bad in [
+        json!(42),
+        json!(["https://mcp.example.com/mcp", 7]),
+        json!({"a": 1}),
+    ] {
         let mut c = claims();
-        c.remove(claim);
-        assert_eq!(
-            rejection(&f.validator, &sign(&f.idp_key, &c), "agent").await,
-            Rejection::MissingClaim(claim.into()),
-            "{claim}"
+        c["resource"] = bad.clone();
+        assert!(
+            matches!(
+                rejection(&f.validator, &sign(&f.idp_key, &c), "agent").await,
+                Rejection::Malformed(reason) if reason.contains("`resource`")
+            ),
+            "{bad}"
         );
     }
 }

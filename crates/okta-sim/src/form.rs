@@ -2,22 +2,54 @@
 
 use std::collections::HashMap;
 
-/// Token request parameters (RFC 6749 §3.2: no parameter may appear twice; §3.1: a
-/// parameter sent without a value is treated as omitted).
+/// The one parameter a token request may repeat: RFC 8707 §2 `resource` ("Multiple resource
+/// parameters MAY be used to indicate that the requested token is intended to be used at
+/// multiple resources").
+pub(crate) const RESOURCE: &str = "resource";
+
+/// Request parameters (RFC 6749 §3.1/§3.2: no parameter may appear twice, and a parameter
+/// sent without a value is treated as omitted) — except that a token request may repeat
+/// [`RESOURCE`] when parsed with [`TokenForm::parse_token_request`].
+///
+/// Which grants accept several resources is decided per grant in `grants::dispatch`: only the
+/// token exchange does (each becomes part of the ID-JAG's `resource` claim). Every other grant
+/// takes at most one `resource` (an authorization code or refresh token is bound to a single
+/// resource, which becomes the access token's `aud`), and the authorization endpoint, parsed
+/// with [`TokenForm::parse`], takes one too.
 #[derive(Debug, Default)]
 pub(crate) struct TokenForm {
     params: HashMap<String, String>,
+    /// Every non-empty `resource` value, in request order (the first is also in `params`).
+    resources: Vec<String>,
 }
 
-/// At most this many parameters are accepted in one request.
+/// At most this many parameters are accepted in one request (repeated ones count each time).
 const MAX_PARAMS: usize = 64;
 
+/// The error text for a parameter sent more than once.
+pub(crate) fn repeated(name: &str) -> String {
+    let shown: String = name.chars().take(64).collect();
+    format!("The parameter '{shown}' is included more than once.")
+}
+
 impl TokenForm {
-    /// Parses a body; the error says what is wrong with it.
+    /// Parses a body in which no parameter may repeat (the authorization endpoint's query or
+    /// form); the error says what is wrong with it.
     pub(crate) fn parse(body: &[u8]) -> Result<Self, String> {
-        let mut params = HashMap::new();
+        Self::parse_allowing(body, false)
+    }
+
+    /// Parses a token request body: like [`TokenForm::parse`], but [`RESOURCE`] may repeat.
+    /// Grants other than the token exchange refuse several resources (`grants::dispatch`).
+    pub(crate) fn parse_token_request(body: &[u8]) -> Result<Self, String> {
+        Self::parse_allowing(body, true)
+    }
+
+    fn parse_allowing(body: &[u8], repeatable_resource: bool) -> Result<Self, String> {
+        let mut form = Self::default();
+        let mut stored = 0usize;
         for (name, value) in url::form_urlencoded::parse(body) {
-            if params.len() >= MAX_PARAMS {
+            if stored >= MAX_PARAMS {
                 return Err(format!(
                     "The request has more than {MAX_PARAMS} parameters."
                 ));
@@ -25,22 +57,37 @@ impl TokenForm {
             if value.is_empty() {
                 continue;
             }
-            if params
+            stored += 1;
+            if name == RESOURCE {
+                if !form.resources.is_empty() && !repeatable_resource {
+                    return Err(repeated(&name));
+                }
+                form.resources.push(value.clone().into_owned());
+                if form.resources.len() > 1 {
+                    continue;
+                }
+            }
+            if form
+                .params
                 .insert(name.clone().into_owned(), value.into_owned())
                 .is_some()
             {
-                let shown: String = name.chars().take(64).collect();
-                return Err(format!(
-                    "The parameter '{shown}' is included more than once."
-                ));
+                return Err(repeated(&name));
             }
         }
-        Ok(Self { params })
+        Ok(form)
     }
 
-    /// A parameter's value (`None` if absent or empty).
+    /// A parameter's value (`None` if absent or empty). For a repeated `resource` this is the
+    /// first one; see [`TokenForm::resources`].
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.params.get(name).map(String::as_str)
+    }
+
+    /// Every `resource` value, in request order (several only for
+    /// [`TokenForm::parse_token_request`]).
+    pub(crate) fn resources(&self) -> &[String] {
+        &self.resources
     }
 }
 
@@ -86,6 +133,38 @@ mod tests {
         assert!(err.contains("'scope' is included more than once"), "{err}");
         let many: String = (0..70).map(|i| format!("p{i}=v&")).collect();
         assert!(TokenForm::parse(many.as_bytes()).is_err());
+        let err =
+            TokenForm::parse(b"resource=https://a.example&resource=https://b.example").unwrap_err();
+        assert!(
+            err.contains("'resource' is included more than once"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn token_requests_may_repeat_resource_only() {
+        let form = TokenForm::parse_token_request(
+            b"resource=https%3A%2F%2Fa.example&scope=s&resource=&resource=https://b.example",
+        )
+        .unwrap();
+        assert_eq!(form.resources(), ["https://a.example", "https://b.example"]);
+        assert_eq!(form.get("resource"), Some("https://a.example"));
+        assert_eq!(form.get("scope"), Some("s"));
+        let single = TokenForm::parse_token_request(b"resource=https://a.example").unwrap();
+        assert_eq!(single.resources(), ["https://a.example"]);
+        assert!(
+            TokenForm::parse_token_request(b"a=1")
+                .unwrap()
+                .resources()
+                .is_empty()
+        );
+        let err = TokenForm::parse_token_request(b"resource=r&scope=a&scope=b").unwrap_err();
+        assert!(err.contains("'scope' is included more than once"), "{err}");
+        // Repeated resources count against the parameter limit.
+        let many: String = (0..70)
+            .map(|i| format!("resource=https://r{i}.example&"))
+            .collect();
+        assert!(TokenForm::parse_token_request(many.as_bytes()).is_err());
     }
 
     #[test]

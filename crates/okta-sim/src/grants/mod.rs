@@ -23,7 +23,7 @@ use http::HeaderMap;
 
 use crate::client_auth::{AuthenticatedClient, authenticate};
 use crate::config::GrantType;
-use crate::form::TokenForm;
+use crate::form::{RESOURCE, TokenForm, repeated};
 use crate::http::errors::OAuthError;
 use crate::state::{ServerState, SimState};
 
@@ -84,6 +84,12 @@ pub(crate) async fn dispatch(
                 names()
             ))
         })?;
+    // RFC 8707 §2 lets `resource` repeat; only the token exchange takes several (the ID-JAG's
+    // `resource` claim becomes an array). The other grants take one: an authorization code or
+    // refresh token is bound to a single resource, which becomes the access token's `aud`.
+    if grant != GrantType::TokenExchange && form.resources().len() > 1 {
+        return Err(OAuthError::invalid_request(repeated(RESOURCE)));
+    }
     let client = authenticate(state, server, headers, form)?;
     if !client.record.config.grants.contains(&grant) {
         return Err(OAuthError::unauthorized_client(format!(

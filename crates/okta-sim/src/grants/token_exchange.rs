@@ -13,6 +13,7 @@ use super::scopes;
 use crate::client_auth::AuthenticatedClient;
 use crate::form::TokenForm;
 use crate::http::errors::OAuthError;
+use crate::redirect_uri::check_resource;
 use crate::state::{ServerState, SimState, read};
 use crate::tokens::{KidHeader, encode_jwt, random_id, unix_now};
 
@@ -41,7 +42,18 @@ pub(super) async fn grant(
             "'requested_token_type' must be '{TOKEN_TYPE_ID_JAG}'."
         )));
     }
+    // The ID-JAG draft (§4.3): "`actor_token` and `actor_token_type` are not used in this
+    // specification". Refused rather than ignored, so a client never believes it obtained a
+    // delegated (`act`) assertion.
+    for unused in ["actor_token", "actor_token_type"] {
+        if form.get(unused).is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "The ID-JAG token exchange does not use '{unused}'."
+            )));
+        }
+    }
     let audience = required("audience")?;
+    let resources = requested_resources(form)?;
     let (server_id, target) = state
         .custom
         .iter()
@@ -93,8 +105,14 @@ pub(super) async fn grant(
     claims.insert("iat".into(), json!(now));
     claims.insert("exp".into(), json!(now + ID_JAG_TTL_SECS));
     claims.insert("scope".into(), json!(scopes.join(" ")));
-    if let Some(resource) = form.get("resource") {
-        claims.insert("resource".into(), json!(resource));
+    match resources.as_slice() {
+        [] => {}
+        [one] => {
+            claims.insert("resource".into(), json!(one));
+        }
+        several => {
+            claims.insert("resource".into(), json!(several));
+        }
     }
     if let Some(auth_time) = id_token.raw.get("auth_time") {
         claims.insert("auth_time".into(), auth_time.clone());
@@ -119,4 +137,21 @@ pub(super) async fn grant(
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(response)
+}
+
+/// The RFC 8707 resources of the request, each an absolute URI without fragment
+/// (`invalid_target` otherwise), in request order without duplicates. The ID-JAG's
+/// `resource` claim is "either a single URI or an array of URIs" (draft §3.1): a string
+/// for one, an array for several.
+fn requested_resources(form: &TokenForm) -> Result<Vec<&str>, OAuthError> {
+    let mut resources: Vec<&str> = Vec::with_capacity(form.resources().len());
+    for resource in form.resources() {
+        check_resource(resource).map_err(|why| {
+            OAuthError::invalid_target(format!("The 'resource' is not valid: {why}."))
+        })?;
+        if !resources.contains(&resource.as_str()) {
+            resources.push(resource);
+        }
+    }
+    Ok(resources)
 }

@@ -82,5 +82,5 @@ fn parse(
             "The token request must have Content-Type application/x-www-form-urlencoded.",
         ));
     }
-    TokenForm::parse(&body).map_err(OAuthError::invalid_request)
+    TokenForm::parse_token_request(&body).map_err(OAuthError::invalid_request)
 }
