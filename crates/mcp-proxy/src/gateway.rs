@@ -202,7 +202,11 @@ impl Gateway {
         let mut router = Router::new();
         if let Some(auth) = &self.inner.auth {
             mcp_router = mcp_router.layer(auth.layer.clone());
-            router = router.merge(auth.metadata.router()?);
+            // Public metadata: any origin may read it (browser-based MCP clients).
+            let cors = tower_http::cors::CorsLayer::new()
+                .allow_origin(tower_http::cors::Any)
+                .allow_methods([http::Method::GET]);
+            router = router.merge(auth.metadata.router()?.layer(cors));
         }
         let ready = Arc::clone(&self.inner);
         Ok(router

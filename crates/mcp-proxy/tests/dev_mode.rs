@@ -194,12 +194,18 @@ async fn no_token_is_401_with_resource_metadata_and_metadata_is_public() {
         )
     );
 
-    let metadata: serde_json::Value = reqwest::get(&metadata_url)
-        .await
-        .unwrap()
-        .json()
+    let answer = reqwest::Client::new()
+        .get(&metadata_url)
+        .header("origin", "http://localhost:6274")
+        .send()
         .await
         .unwrap();
+    assert_eq!(
+        answer.headers()["access-control-allow-origin"],
+        "*",
+        "browser-based clients may read the public metadata"
+    );
+    let metadata: serde_json::Value = answer.json().await.unwrap();
     assert_eq!(metadata["resource"], gw.mcp);
     assert_eq!(metadata["authorization_servers"][0], sim.issuer("default"));
 
