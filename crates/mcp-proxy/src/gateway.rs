@@ -22,7 +22,7 @@ use crate::backends::{BackendStatus, Backends};
 use crate::config::GatewayConfig;
 use crate::error::ProxyError;
 use crate::front::GatewayHandler;
-use crate::parse_error::parse_error_is_bad_request;
+use crate::parse_error::{parse_error_is_bad_request, session_delete_is_no_content};
 use crate::step_up::step_up;
 
 /// Shared state behind every front session.
@@ -195,6 +195,7 @@ impl Gateway {
                 self.inner.config.max_body_bytes,
                 parse_error_is_bad_request,
             ))
+            .layer(axum::middleware::from_fn(session_delete_is_no_content))
             .layer(axum::middleware::from_fn_with_state(
                 Arc::clone(&self.inner),
                 step_up,

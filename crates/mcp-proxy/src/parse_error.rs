@@ -3,7 +3,8 @@
 //! middleware turns that answer into `400 Bad Request` with the JSON-RPC error
 //! that fits: `-32700` (parse error) when the body is not JSON, `-32600`
 //! (invalid request) when it is JSON but not a JSON-RPC message. A wrong
-//! `Content-Type` keeps its `415`; a body over the limit is `413`.
+//! `Content-Type` keeps its `415`; a body over the limit is `413`. Also the
+//! status of a session `DELETE`.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -76,6 +77,18 @@ pub(crate) async fn parse_error_is_bad_request(
         "error": { "code": code, "message": format!("{what} ({detail})") },
     });
     (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+}
+
+/// rmcp answers a session's `DELETE` with `202 Accepted`; the session is gone
+/// by then, and clients (the Python SDK among them) expect `200`/`204` for a
+/// done termination, so the gateway says `204 No Content`.
+pub(crate) async fn session_delete_is_no_content(request: Request, next: Next) -> Response {
+    let delete = request.method() == axum::http::Method::DELETE;
+    let response = next.run(request).await;
+    if delete && response.status() == StatusCode::ACCEPTED {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    response
 }
 
 #[cfg(test)]

@@ -85,6 +85,23 @@ async fn bad_requests_get_the_right_status_codes() {
     // The same initialize without Origin works.
     let r = post(&gw.mcp, init).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers().contains_key("mcp-session-id"));
+    let sid = r.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+
+    // Ending the session: 204, and the session is gone.
+    let delete = || {
+        reqwest::Client::new()
+            .delete(&gw.mcp)
+            .header("mcp-session-id", &sid)
+            .header("mcp-protocol-version", "2025-06-18")
+            .send()
+    };
+    assert_eq!(delete().await.unwrap().status(), 204);
+    let r = post(&gw.mcp, r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#)
+        .header("mcp-session-id", &sid)
+        .header("mcp-protocol-version", "2025-06-18")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "a deleted session is unknown");
     gw.stop().await;
 }
