@@ -151,8 +151,16 @@ async fn id_token_becomes_an_mcp_access_token_for_the_user() {
         ClientAuth::private_key_jwt("agent-jwt", f.agent_key.clone()),
     ] {
         let client_id = auth.client_id().to_owned();
+        // The ID token must have been issued to the client that exchanges it.
+        let id_token = if client_id == "agent" {
+            f.id_token.clone()
+        } else {
+            f.sim
+                .mint_org_id_token("alice", &client_id, Duration::from_secs(600), false)
+                .unwrap()
+        };
         let token = flow_for(&f.sim, auth)
-            .access_token(&f.id_token, &READ)
+            .access_token(&id_token, &READ)
             .await
             .unwrap();
         assert_eq!(token.scopes(), READ);
@@ -946,4 +954,34 @@ async fn an_actor_token_is_refused_as_the_draft_does_not_use_it() {
         .exchange(&id_jag_request(&f, &READ))
         .await
         .unwrap();
+}
+
+/// ID-JAG draft §4.3: an app cannot exchange an ID token the IdP issued to another app.
+#[tokio::test]
+async fn an_id_token_issued_to_another_client_is_invalid_grant() {
+    let f = start().await;
+    let err = flow_for(
+        &f.sim,
+        ClientAuth::client_secret_basic("other", "other-secret"),
+    )
+    .access_token(&f.id_token, &READ)
+    .await
+    .unwrap_err();
+    match &err {
+        Error::OAuth {
+            step,
+            error,
+            description,
+            ..
+        } => {
+            assert_eq!(*step, Step::TokenExchange);
+            assert_eq!(*error, OAuthErrorCode::InvalidGrant);
+            assert_eq!(
+                description.as_deref(),
+                Some("The subject token was not issued to this client.")
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(f.sim.request_count("/oauth2/mcp/v1/token"), 0);
 }

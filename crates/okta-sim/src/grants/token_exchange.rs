@@ -75,6 +75,13 @@ pub(super) async fn grant(
             okta_auth::Error::Expired => OAuthError::invalid_grant("The subject token is expired."),
             other => OAuthError::invalid_grant(format!("The subject token is invalid: {other}.")),
         })?;
+    // The ID-JAG draft (§4.3): the subject token's audience must be the client that
+    // presents it; an agent cannot exchange an ID token issued to another app.
+    if !id_token.aud.iter().any(|aud| aud == client.id()) {
+        return Err(OAuthError::invalid_grant(
+            "The subject token was not issued to this client.",
+        ));
+    }
     let user_id = id_token.sub.clone().unwrap_or_default();
     let user = state
         .users
