@@ -23,6 +23,7 @@ use crate::config::GatewayConfig;
 use crate::error::ProxyError;
 use crate::front::GatewayHandler;
 use crate::parse_error::{parse_error_is_bad_request, session_delete_is_no_content};
+use crate::sessions::{SessionOwners, bind_sessions};
 use crate::step_up::step_up;
 
 /// Shared state behind every front session.
@@ -36,6 +37,8 @@ pub(crate) struct Inner {
     pub(crate) audit: Option<Auditor>,
     stop_sessions: Box<dyn Fn() + Send + Sync>,
     http: StreamableHttpServerConfig,
+    /// Who opened each MCP session.
+    sessions: Arc<SessionOwners>,
 }
 
 impl Inner {
@@ -160,6 +163,7 @@ impl Gateway {
             stop_sessions: Box::new(move || token.cancel()),
             http,
             backends,
+            sessions: Arc::default(),
         });
         let watcher = Arc::downgrade(&inner);
         let mut changes = inner.backends.subscribe();
@@ -199,6 +203,10 @@ impl Gateway {
             .layer(axum::middleware::from_fn_with_state(
                 Arc::clone(&self.inner),
                 step_up,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&self.inner.sessions),
+                bind_sessions,
             ));
         let mut router = Router::new();
         if let Some(auth) = &self.inner.auth {

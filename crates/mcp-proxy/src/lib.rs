@@ -14,6 +14,7 @@ mod front;
 mod gateway;
 mod identity;
 mod parse_error;
+mod sessions;
 mod step_up;
 
 pub use backends::BackendStatus;

@@ -55,8 +55,9 @@ async fn chromium_signs_in_to_dev_mode_and_the_token_opens_the_gateway() {
         .unwrap();
     let client_id = registered["client_id"].as_str().unwrap().to_owned();
 
+    // RFC 7636 §4.1: 43 to 128 unreserved characters, whatever the process id.
     let verifier = format!(
-        "browser-dev-verifier-{}-0123456789abcdef",
+        "browser-dev-verifier-{:010}-0123456789abcdefghijklmnop",
         std::process::id()
     );
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
