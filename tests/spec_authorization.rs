@@ -24,9 +24,6 @@ use support::{
     tools_list_body, www_authenticate,
 };
 
-/// JSON-RPC error code of a policy denial at the gateway.
-const FORBIDDEN: i64 = mcp_proxy::FORBIDDEN as i64;
-
 /// The challenge of a `401` to a request without credentials (realm, scope
 /// hint, resource metadata; no error attributes).
 fn bare_challenge(world: &World) -> String {

@@ -285,22 +285,13 @@ async fn expired_id_token_is_invalid_grant() {
         .access_token(&expired, &READ)
         .await
         .unwrap_err();
-    match &err {
-        Error::OAuth {
-            step,
-            error,
-            description,
-            ..
-        } => {
-            assert_eq!(*step, Step::TokenExchange);
-            assert_eq!(*error, OAuthErrorCode::InvalidGrant);
-            assert_eq!(
-                description.as_deref(),
-                Some("The subject token is expired.")
-            );
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    assert_oauth(
+        &err,
+        Step::TokenExchange,
+        OAuthErrorCode::InvalidGrant,
+        None,
+        Some("The subject token is expired."),
+    );
     // A fresh minted one works, proving the failure was the expiry.
     let fresh = f
         .sim
@@ -791,19 +782,13 @@ async fn a_wrong_client_secret_is_invalid_client_at_the_step_that_sent_it() {
     .access_token(&f.id_token, &READ)
     .await
     .unwrap_err();
-    match &err {
-        Error::OAuth {
-            step,
-            status,
-            error,
-            ..
-        } => {
-            assert_eq!(*step, Step::TokenExchange);
-            assert_eq!(*status, 401);
-            assert_eq!(*error, OAuthErrorCode::InvalidClient);
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    assert_oauth(
+        &err,
+        Step::TokenExchange,
+        OAuthErrorCode::InvalidClient,
+        Some(401),
+        None,
+    );
     assert_eq!(f.sim.request_count(EXCHANGE_PATH), 1);
     assert_eq!(f.sim.request_count(BEARER_PATH), 0);
     // Step 2: a good ID-JAG presented with a wrong secret.
@@ -812,19 +797,13 @@ async fn a_wrong_client_secret_is_invalid_client_at_the_step_that_sent_it() {
         .grant(&id_jag, &[])
         .await
         .unwrap_err();
-    match &err {
-        Error::OAuth {
-            step,
-            status,
-            error,
-            ..
-        } => {
-            assert_eq!(*step, Step::JwtBearer);
-            assert_eq!(*status, 401);
-            assert_eq!(*error, OAuthErrorCode::InvalidClient);
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    assert_oauth(
+        &err,
+        Step::JwtBearer,
+        OAuthErrorCode::InvalidClient,
+        Some(401),
+        None,
+    );
     // Refused before the assertion was looked at: its `jti` is unused.
     bearer(&f, "agent", "agent-secret")
         .grant(&id_jag, &[])
@@ -847,19 +826,13 @@ async fn a_client_without_the_grant_is_unauthorized_client_at_that_step() {
         .access_token(&id_token, &READ)
         .await
         .unwrap_err();
-    match &err {
-        Error::OAuth {
-            step,
-            status,
-            error,
-            ..
-        } => {
-            assert_eq!(*step, Step::TokenExchange);
-            assert_eq!(*status, 400);
-            assert_eq!(*error, OAuthErrorCode::UnauthorizedClient);
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    assert_oauth(
+        &err,
+        Step::TokenExchange,
+        OAuthErrorCode::UnauthorizedClient,
+        Some(400),
+        None,
+    );
     assert_eq!(f.sim.request_count(BEARER_PATH), 0);
     // The exchange allowed, the JWT-bearer grant not: step 2.
     let id_token = f
@@ -870,19 +843,13 @@ async fn a_client_without_the_grant_is_unauthorized_client_at_that_step() {
         .access_token(&id_token, &READ)
         .await
         .unwrap_err();
-    match &err {
-        Error::OAuth {
-            step,
-            status,
-            error,
-            ..
-        } => {
-            assert_eq!(*step, Step::JwtBearer);
-            assert_eq!(*status, 400);
-            assert_eq!(*error, OAuthErrorCode::UnauthorizedClient);
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    assert_oauth(
+        &err,
+        Step::JwtBearer,
+        OAuthErrorCode::UnauthorizedClient,
+        Some(400),
+        None,
+    );
     assert_eq!(f.sim.request_count(EXCHANGE_PATH), 2);
     assert_eq!(f.sim.request_count(BEARER_PATH), 1);
 }
@@ -890,16 +857,41 @@ async fn a_client_without_the_grant_is_unauthorized_client_at_that_step() {
 /// Asserts `invalid_request` (HTTP 400) at `step` with exactly `description`.
 #[track_caller]
 fn assert_invalid_request(err: &Error, step: Step, description: &str) {
+    assert_oauth(
+        err,
+        step,
+        OAuthErrorCode::InvalidRequest,
+        Some(400),
+        Some(description),
+    );
+}
+
+/// Asserts an OAuth error `code` at `step`, and the HTTP status and description
+/// when given.
+#[track_caller]
+fn assert_oauth(
+    err: &Error,
+    step: Step,
+    code: OAuthErrorCode,
+    status: Option<u16>,
+    description: Option<&str>,
+) {
     match err {
         Error::OAuth {
-            step: got,
-            status: 400,
-            error: OAuthErrorCode::InvalidRequest,
+            step: got_step,
+            status: got_status,
+            error,
             description: got_description,
             ..
         } => {
-            assert_eq!(*got, step);
-            assert_eq!(got_description.as_deref(), Some(description));
+            assert_eq!(*got_step, step, "{err:?}");
+            assert_eq!(*error, code, "{err:?}");
+            if let Some(status) = status {
+                assert_eq!(*got_status, status, "{err:?}");
+            }
+            if let Some(description) = description {
+                assert_eq!(got_description.as_deref(), Some(description), "{err:?}");
+            }
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -967,21 +959,12 @@ async fn an_id_token_issued_to_another_client_is_invalid_grant() {
     .access_token(&f.id_token, &READ)
     .await
     .unwrap_err();
-    match &err {
-        Error::OAuth {
-            step,
-            error,
-            description,
-            ..
-        } => {
-            assert_eq!(*step, Step::TokenExchange);
-            assert_eq!(*error, OAuthErrorCode::InvalidGrant);
-            assert_eq!(
-                description.as_deref(),
-                Some("The subject token was not issued to this client.")
-            );
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    assert_oauth(
+        &err,
+        Step::TokenExchange,
+        OAuthErrorCode::InvalidGrant,
+        None,
+        Some("The subject token was not issued to this client."),
+    );
     assert_eq!(f.sim.request_count("/oauth2/mcp/v1/token"), 0);
 }

@@ -21,18 +21,11 @@ use mcp_proxy::dev;
 use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::{EXE, Running};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_signs_in_to_dev_mode_and_the_token_opens_the_gateway() {
     let binary = find_chromium();
-    let sim = dev::start_idp("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = dev::gateway_config(&sim, addr, EXE.as_ref(), None).unwrap();
-    let gw = Running::start_on(listener, config).await;
+    let (sim, gw) = support::dev_world(None).await;
 
     // The client's redirect URI, and its dynamic registration (RFC 7591).
     let callback = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -79,19 +72,8 @@ async fn chromium_signs_in_to_dev_mode_and_the_token_opens_the_gateway() {
     let shot = screenshot.clone();
     let (line, errors, title) = tokio::task::spawn_blocking(move || {
         let mut browser = Browser::launch(&binary);
-        let target = browser.call(None, "Target.createTarget", json!({ "url": "about:blank" }));
-        let attached = browser.call(
-            None,
-            "Target.attachToTarget",
-            json!({ "targetId": target["targetId"], "flatten": true }),
-        );
-        let session = attached["sessionId"].as_str().unwrap().to_owned();
+        let session = browser.open(&page_url);
         let s = Some(session.as_str());
-        for domain in ["Page.enable", "Runtime.enable", "Log.enable"] {
-            browser.call(s, domain, json!({}));
-        }
-        browser.call(s, "Page.navigate", json!({ "url": page_url }));
-        browser.wait_event("Page.loadEventFired");
         let title = browser.call(
             s,
             "Runtime.evaluate",

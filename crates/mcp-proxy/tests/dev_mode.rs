@@ -13,17 +13,6 @@ use rmcp::service::{RoleClient, RunningService};
 use serde_json::json;
 use support::{EXE, Running, args};
 
-async fn dev_world() -> (okta_sim::OktaSim, Running) {
-    let sim = dev::start_idp("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = dev::gateway_config(&sim, addr, EXE.as_ref(), None).unwrap();
-    let gw = Running::start_on(listener, config).await;
-    (sim, gw)
-}
-
 async fn session(
     sim: &okta_sim::OktaSim,
     gw: &Running,
@@ -69,7 +58,7 @@ async fn call(
 
 #[tokio::test]
 async fn seed_001_matrix_per_role() {
-    let (sim, gw) = dev_world().await;
+    let (sim, gw) = support::dev_world(None).await;
     let repo = json!({"repo": "acme/web"});
     let push = |branch: &str| json!({"repo": "acme/web", "branch": branch, "message": "m"});
 
@@ -175,7 +164,7 @@ async fn seed_001_matrix_per_role() {
 
 #[tokio::test]
 async fn no_token_is_401_with_resource_metadata_and_metadata_is_public() {
-    let (sim, gw) = dev_world().await;
+    let (sim, gw) = support::dev_world(None).await;
     let r = reqwest::Client::new()
         .post(&gw.mcp)
         .header("content-type", "application/json")
@@ -320,7 +309,7 @@ async fn missing_scope_is_403_insufficient_scope_for_step_up() {
 /// resource (what signed-in clients get) is accepted.
 #[tokio::test]
 async fn dev_policy_steps_up_read_only_tokens_and_accepts_resource_tokens() {
-    let (sim, gw) = dev_world().await;
+    let (sim, gw) = support::dev_world(None).await;
     let read_only = dev::fetch_token(sim.base_url(), "bob", "mcp:read")
         .await
         .unwrap();

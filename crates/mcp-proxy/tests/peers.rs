@@ -13,7 +13,7 @@ use std::time::Duration;
 use mcp_proxy::dev;
 use rmcp::model::{CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams};
 use serde_json::json;
-use support::{EXE, Running, args};
+use support::{Running, args};
 
 /// The workspace's `.tools/` folder (resolved, so venvs and node see real paths).
 fn tools_dir() -> PathBuf {
@@ -181,13 +181,7 @@ async fn server_everything_over_streamable_http() {
 async fn python_sdk_client_lists_and_calls_through_the_gateway_with_a_sim_token() {
     let python = peer("venv/bin/python");
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/mcp_client.py");
-    let sim = dev::start_idp("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = dev::gateway_config(&sim, addr, EXE.as_ref(), None).unwrap();
-    let gw = Running::start_on(listener, config).await;
+    let (sim, gw) = support::dev_world(None).await;
     let token = dev::fetch_token(sim.base_url(), "alice", "mcp:read mcp:write")
         .await
         .unwrap();
@@ -235,13 +229,7 @@ async fn python_sdk_client_lists_and_calls_through_the_gateway_with_a_sim_token(
 async fn python_sdk_oauth_client_signs_in_to_dev_mode_and_steps_up() {
     let python = peer("venv/bin/python");
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/oauth_client.py");
-    let sim = dev::start_idp("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = dev::gateway_config(&sim, addr, EXE.as_ref(), None).unwrap();
-    let gw = Running::start_on(listener, config).await;
+    let (sim, gw) = support::dev_world(None).await;
     let out = tokio::process::Command::new(&python)
         .arg(&script)
         .args([

@@ -63,19 +63,8 @@ async fn chromium_signs_in_through_the_page() {
     let shot = screenshot.clone();
     let (callback, errors) = tokio::task::spawn_blocking(move || {
         let mut browser = Browser::launch(&binary);
-        let target = browser.call(None, "Target.createTarget", json!({ "url": "about:blank" }));
-        let attached = browser.call(
-            None,
-            "Target.attachToTarget",
-            json!({ "targetId": target["targetId"], "flatten": true }),
-        );
-        let session = attached["sessionId"].as_str().unwrap().to_owned();
+        let session = browser.open(&page_url);
         let s = Some(session.as_str());
-        for domain in ["Page.enable", "Runtime.enable", "Log.enable"] {
-            browser.call(s, domain, json!({}));
-        }
-        browser.call(s, "Page.navigate", json!({ "url": page_url }));
-        browser.wait_event("Page.loadEventFired");
         let title = browser.call(
             s,
             "Runtime.evaluate",

@@ -106,3 +106,17 @@ impl Running {
 pub fn args(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
     value.as_object().cloned().unwrap()
 }
+
+/// `--dev` on random loopback ports: the dev identity provider (okta-sim) and
+/// the gateway verifying its tokens, in front of `file`'s backends and policy,
+/// or of the four demo servers under the dev policy.
+pub async fn dev_world(file: Option<GatewayConfig>) -> (okta_sim::OktaSim, Running) {
+    let sim = mcp_proxy::dev::start_idp("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = mcp_proxy::dev::gateway_config(&sim, addr, EXE.as_ref(), file).unwrap();
+    let gw = Running::start_on(listener, config).await;
+    (sim, gw)
+}

@@ -112,6 +112,25 @@ impl Browser {
         }
     }
 
+    /// Opens `url` in a new page with the Page, Runtime and Log domains on (so
+    /// [`Self::errors`] sees everything), waits for it to load, and returns the
+    /// page's session id.
+    pub fn open(&mut self, url: &str) -> String {
+        let target = self.call(None, "Target.createTarget", json!({ "url": "about:blank" }));
+        let attached = self.call(
+            None,
+            "Target.attachToTarget",
+            json!({ "targetId": target["targetId"], "flatten": true }),
+        );
+        let session = attached["sessionId"].as_str().unwrap().to_owned();
+        for domain in ["Page.enable", "Runtime.enable", "Log.enable"] {
+            self.call(Some(&session), domain, json!({}));
+        }
+        self.call(Some(&session), "Page.navigate", json!({ "url": url }));
+        self.wait_event("Page.loadEventFired");
+        session
+    }
+
     /// Sends a command (to a page session when `session` is given) and waits for its result.
     pub fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
         let id = self.next_id;
