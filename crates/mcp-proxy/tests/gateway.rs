@@ -163,3 +163,35 @@ async fn a_backend_that_cannot_start_does_not_block_the_others() {
     assert_eq!(health.status(), 200);
     gw.stop().await;
 }
+
+/// `/readyz` is `503` until the gateway can serve: no backend up, or (with
+/// auth) no signing keys from the identity provider; `/healthz` stays `200`.
+#[tokio::test]
+async fn readyz_is_503_without_a_live_backend_or_without_keys() {
+    let yaml = "backends:\n  - name: broken\n    stdio:\n      command: /nonexistent/mcp-server\n";
+    let gw = Running::start(yaml).await;
+    let ready = reqwest::get(format!("{}/readyz", gw.base)).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["ready"], false);
+    assert_eq!(body["backends"][0]["state"], "down");
+    let health = reqwest::get(format!("{}/healthz", gw.base)).await.unwrap();
+    assert_eq!(health.status(), 200);
+    gw.stop().await;
+
+    // A live backend, but the JWKS endpoint refuses connections.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let yaml = format!(
+        "auth:\n  issuer: {dead}/oauth2/default\n  audiences: [api://default]\n  jwks_uri: {dead}/oauth2/default/v1/keys\nbackends:\n{}",
+        demo_stdio("github", "github")
+    );
+    let gw = Running::start(&yaml).await;
+    gw.wait_for("the backend", |s| s[0].state == "up").await;
+    let ready = reqwest::get(format!("{}/readyz", gw.base)).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["jwks"], "unavailable", "{body}");
+    gw.stop().await;
+}
