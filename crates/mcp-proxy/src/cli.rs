@@ -42,8 +42,9 @@ pub enum Command {
         /// The caller's `sub` (login for user tokens, client id for service tokens).
         #[arg(long)]
         user: String,
-        /// Only lines at or after this time: RFC 3339 UTC (`2026-11-25T08:00:00Z`)
-        /// or an age (`30m`, `2h`).
+        /// Only lines at or after this time: RFC 3339 with any offset
+        /// (`2026-11-25T08:00:00Z`, `2026-11-25T10:00:00+02:00`), compared as
+        /// instants, or an age (`30m`, `2h`).
         #[arg(long)]
         since: Option<String>,
         /// The audit file (default: `audit.file` of --config).

@@ -27,11 +27,17 @@ pub enum ProxyError {
         /// The parser's message, naming the field.
         message: String,
     },
-    /// The config parsed but a value is not acceptable.
-    #[error("{path}: field `{field}`: {message}")]
+    /// The config parsed but a value is not acceptable (also: the policy does
+    /// not compile, `check` found a problem on disk): `gw.yaml:14:
+    /// backends[2].http.url: …`.
+    #[error("{path}{}: {field}: {message}", line_suffix(*.line))]
     ConfigInvalid {
-        /// The file (or `<inline>`).
+        /// The file (or the name given to `from_yaml_str`, `<config>` for a
+        /// config built in code, `<command line>`).
         path: String,
+        /// 1-based line of the field (or of its nearest enclosing field written
+        /// in the file); `None` when the file does not have it.
+        line: Option<usize>,
         /// Dotted path of the field, e.g. `backends[1].stdio.command`.
         field: String,
         /// What is wrong and how to fix it.
@@ -40,7 +46,8 @@ pub enum ProxyError {
     /// Two backends expose the same aggregated name.
     #[error(transparent)]
     NameCollision(Box<Collision>),
-    /// The authorization policy does not load or compile.
+    /// The built-in dev policy does not compile. (A config file's policy
+    /// errors are [`ProxyError::ConfigInvalid`], naming the file and line.)
     #[error("policy: {0}")]
     Policy(String),
     /// A backend could not be started or connected.
@@ -81,6 +88,11 @@ pub enum ProxyError {
         /// Why.
         source: std::io::Error,
     },
+}
+
+/// `:<line>`, or nothing without a line.
+fn line_suffix(line: Option<usize>) -> String {
+    line.map(|l| format!(":{l}")).unwrap_or_default()
 }
 
 /// Two backends expose the same aggregated name (a startup error).

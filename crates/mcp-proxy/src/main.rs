@@ -58,13 +58,9 @@ async fn run(cli: Cli) -> Result<(), ProxyError> {
             let file = match file {
                 Some(file) => file,
                 None => {
-                    let path = require_config(&cli.config)?;
-                    GatewayConfig::load(path)?.audit.file.ok_or_else(|| {
-                        ProxyError::ConfigInvalid {
-                            path: path.display().to_string(),
-                            field: "audit.file".into(),
-                            message: "no audit file configured; pass --file".into(),
-                        }
+                    let config = GatewayConfig::load(require_config(&cli.config)?)?;
+                    config.audit.file.clone().ok_or_else(|| {
+                        config.field_error("audit.file", "no audit file configured; pass --file")
                     })?
                 }
             };
@@ -144,6 +140,7 @@ fn local(listener: &tokio::net::TcpListener) -> std::net::SocketAddr {
 fn require_config(config: &Option<std::path::PathBuf>) -> Result<&std::path::Path, ProxyError> {
     config.as_deref().ok_or_else(|| ProxyError::ConfigInvalid {
         path: "<command line>".into(),
+        line: None,
         field: "--config".into(),
         message: "pass --config gateway.yaml (or --dev)".into(),
     })

@@ -4,8 +4,11 @@
 //! §3.1, MCP authorization), so the client can get a wider token and retry.
 //! Every other decision is made (and enforced) by the MCP handler, which
 //! knows the routing; this middleware only peeks at single JSON-RPC requests.
+//! The `403` never reaches the handler, so it is audited here: a line with
+//! `decision: deny`, `rule: scope:<missing scope>` and `outcome: denied`.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -16,6 +19,7 @@ use mcp_authz::{PROMPTS_GET, RESOURCES_READ, TOOLS_CALL};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::audit::{Entry, Outcome};
 use crate::front::FORBIDDEN;
 use crate::gateway::Inner;
 use crate::identity::identity_of;
@@ -65,6 +69,7 @@ fn insufficient_scope(
     bytes: &[u8],
 ) -> Option<Response> {
     let authz = inner.authz.as_ref()?;
+    let started = Instant::now();
     // Cheap pre-check: only single requests of the governed methods are parsed.
     let text = std::str::from_utf8(bytes).ok()?;
     if ![TOOLS_CALL, PROMPTS_GET, RESOURCES_READ]
@@ -89,11 +94,38 @@ fn insufficient_scope(
     if let Some(arguments) = &params.arguments {
         request = request.arguments(arguments);
     }
-    let decision = authz.decide(&identity, &request);
+    let mut decision = authz.decide(&identity, &request);
     let missing = decision
         .missing_scope
-        .as_deref()
+        .clone()
         .filter(|_| !decision.allowed)?;
+    let missing = missing.as_str();
+    decision
+        .rule
+        .get_or_insert_with(|| format!("scope:{missing}"));
+    if let Some(auditor) = &inner.audit {
+        auditor.record(&Entry {
+            request_id: peek.id.clone().unwrap_or(Value::Null),
+            session: parts
+                .headers
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok()),
+            identity: &identity,
+            method: &peek.method,
+            backend: &backend.config.name,
+            tool: &route.original,
+            exposed: if peek.method == RESOURCES_READ {
+                params.uri.as_deref()
+            } else {
+                params.name.as_deref()
+            }
+            .unwrap_or_default(),
+            arguments: params.arguments.as_ref(),
+            decision: Some(&decision),
+            outcome: Outcome::Denied,
+            started,
+        });
+    }
     // Ask for what the caller has plus what it lacks, so a new token keeps working elsewhere.
     let mut scopes: Vec<&str> = identity.scopes().iter().map(String::as_str).collect();
     if !scopes.contains(&missing) {

@@ -14,8 +14,8 @@ use rmcp::model::JsonObject;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-pub(crate) use redact::Redactor;
-pub use time::rfc3339_utc;
+pub(crate) use redact::{Redactor, compile_pattern};
+pub use time::{parse_rfc3339, rfc3339_utc};
 pub(crate) use writer::spawn_writer;
 
 use crate::error::ProxyError;
@@ -131,12 +131,18 @@ impl Auditor {
 }
 
 /// Lines of the audit file at `path` whose `sub` is `user` and whose `ts` is
-/// not before `since` (an RFC 3339 UTC time, compared as text).
+/// not before `since` (an RFC 3339 time, any offset). Times are compared as
+/// instants: `2026-11-25T08:00:00Z` keeps `2026-11-25T08:00:00.250Z`, and
+/// `2026-11-25T10:00:00+02:00` is the same bound. With `since`, lines without
+/// a readable `ts` are left out; lines that are not JSON always are.
 pub fn filter_file(
     path: &std::path::Path,
     user: &str,
     since: Option<&str>,
 ) -> Result<Vec<String>, ProxyError> {
+    let since = since
+        .map(|s| parse_rfc3339(s).map_err(since_error))
+        .transpose()?;
     let text = std::fs::read_to_string(path).map_err(|source| ProxyError::Audit {
         path: path.to_owned(),
         source,
@@ -148,10 +154,13 @@ pub fn filter_file(
                 return false;
             };
             let user_matches = value.get("sub").and_then(Value::as_str) == Some(user);
-            let recent = match (since, value.get("ts").and_then(Value::as_str)) {
-                (Some(since), Some(ts)) => ts >= since,
-                (Some(_), None) => false,
-                (None, _) => true,
+            let recent = match since {
+                Some(since) => value
+                    .get("ts")
+                    .and_then(Value::as_str)
+                    .and_then(|ts| parse_rfc3339(ts).ok())
+                    .is_some_and(|ts| ts >= since),
+                None => true,
             };
             user_matches && recent
         })
@@ -159,21 +168,30 @@ pub fn filter_file(
         .collect())
 }
 
-/// Turns `--since` into an RFC 3339 UTC lower bound: an age like `30m` or
-/// `2h` counts back from now; anything starting with a digit and containing
-/// `T` is taken as a timestamp.
+/// Turns `--since` into an RFC 3339 lower bound for [`filter_file`]: an age
+/// like `30m` or `2h` counts back from now; anything containing `T` (or `t`)
+/// must be an RFC 3339 time, and is checked here.
 pub fn since_to_timestamp(since: &str) -> Result<String, ProxyError> {
-    if since.contains('T') {
+    if since.contains(['T', 't']) {
+        parse_rfc3339(since).map_err(since_error)?;
         return Ok(since.to_owned());
     }
-    let age =
-        crate::config::parse_duration(since).map_err(|message| ProxyError::ConfigInvalid {
-            path: "<command line>".into(),
-            field: "--since".into(),
-            message: format!("{message}, or an RFC 3339 time like 2026-11-25T08:00:00Z"),
-        })?;
+    let age = crate::config::parse_duration(since).map_err(|message| {
+        since_error(format!(
+            "{message}, or an RFC 3339 time like 2026-11-25T08:00:00Z"
+        ))
+    })?;
     let at = std::time::SystemTime::now()
         .checked_sub(age)
         .unwrap_or(std::time::UNIX_EPOCH);
     Ok(rfc3339_utc(at))
+}
+
+fn since_error(message: String) -> ProxyError {
+    ProxyError::ConfigInvalid {
+        path: "<command line>".into(),
+        line: None,
+        field: "--since".into(),
+        message,
+    }
 }

@@ -23,6 +23,23 @@ const DEFAULT_PATTERNS: &[&str] = &[
 /// What replaces a redacted value or match.
 pub(crate) const REDACTED: &str = "[REDACTED]";
 
+/// Compiles one `redact_patterns` entry; the error says why it is not a regex.
+pub(crate) fn compile_pattern(source: &str) -> Result<Regex, String> {
+    Regex::new(source).map_err(|e| match e {
+        regex::Error::Syntax(text) => {
+            // The parser's text spans lines (the pattern, a caret, the error);
+            // its last line says what is wrong.
+            let what = text
+                .lines()
+                .rev()
+                .find_map(|l| l.trim().strip_prefix("error: "))
+                .unwrap_or(text.trim());
+            format!("`{source}` is not a regular expression: {what}")
+        }
+        other => format!("`{source}` is not a usable regular expression: {other}"),
+    })
+}
+
 /// Replaces sensitive values (by key) and sensitive substrings (by pattern).
 pub(crate) struct Redactor {
     keys: Vec<String>,
@@ -41,10 +58,14 @@ impl Redactor {
         };
         let mut patterns = Vec::new();
         for (i, source) in sources.iter().enumerate() {
-            patterns.push(Regex::new(source).map_err(|e| ProxyError::ConfigInvalid {
-                path: "<config>".into(),
-                field: format!("audit.redact_patterns[{i}]"),
-                message: format!("not a regular expression: {e}"),
+            // Config files are checked when loaded; this is for configs built in code.
+            patterns.push(compile_pattern(source).map_err(|message| {
+                ProxyError::ConfigInvalid {
+                    path: "<config>".into(),
+                    line: None,
+                    field: format!("audit.redact_patterns[{i}]"),
+                    message,
+                }
             })?);
         }
         Ok(Redactor { keys, patterns })
@@ -120,6 +141,9 @@ mod tests {
             redact_patterns: Some(vec!["(".into()]),
             ..AuditConfig::default()
         };
-        assert!(Redactor::new(&bad).is_err());
+        assert_eq!(
+            Redactor::new(&bad).err().unwrap().to_string(),
+            "<config>: audit.redact_patterns[0]: `(` is not a regular expression: unclosed group"
+        );
     }
 }

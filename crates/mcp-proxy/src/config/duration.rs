@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserializer;
+use serde::de::{self, Visitor};
 
 /// Parses `250ms`, `30s`, `5m`, `1h` (a bare integer is seconds).
 pub(crate) fn parse(text: &str) -> Result<Duration, String> {
@@ -28,18 +29,39 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
-/// `deserialize_with` helper for a required duration.
+/// `deserialize_with` helper for a required duration. The value is read by a
+/// visitor (not through a buffered untagged enum), so an error is reported at
+/// the value itself: the parser adds its line and the field's path.
 pub(crate) fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Seconds(u64),
-        Text(String),
+    struct DurationVisitor;
+
+    impl Visitor<'_> for DurationVisitor {
+        type Value = Duration;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a duration like `250ms`, `30s`, `5m`, `1h` or a number of seconds")
+        }
+
+        fn visit_u64<E: de::Error>(self, seconds: u64) -> Result<Duration, E> {
+            Ok(Duration::from_secs(seconds))
+        }
+
+        fn visit_i64<E: de::Error>(self, seconds: i64) -> Result<Duration, E> {
+            u64::try_from(seconds)
+                .map(Duration::from_secs)
+                .map_err(|_| {
+                    E::custom(format!(
+                        "`{seconds}` is not a duration; durations are not negative"
+                    ))
+                })
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
+            parse(text).map_err(E::custom)
+        }
     }
-    match Raw::deserialize(de)? {
-        Raw::Seconds(s) => Ok(Duration::from_secs(s)),
-        Raw::Text(t) => parse(&t).map_err(serde::de::Error::custom),
-    }
+
+    de.deserialize_any(DurationVisitor)
 }
 
 #[cfg(test)]

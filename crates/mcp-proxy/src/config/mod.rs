@@ -1,20 +1,27 @@
-//! The gateway's YAML config file: model, loading, `${ENV}` interpolation and
-//! validation. Every struct rejects unknown fields; every error names the file,
-//! the line (for syntax and schema errors) and the field.
+//! The gateway's YAML config file: model, loading, `${ENV}` interpolation,
+//! relative paths and validation. Every struct rejects unknown fields; every
+//! error names the file, the line and the field (`gw.yaml:14:
+//! backends[2].http.url: …`).
 
 mod credentials;
 mod duration;
 mod env;
+mod interpolate;
+mod locate;
+mod policy;
+mod validate;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 pub(crate) use duration::parse as parse_duration;
-use env::{Lookup, ProcessEnv, expand};
+use env::{Lookup, ProcessEnv};
+pub(crate) use validate::HEADER_VALUE_RULE;
 
 pub use credentials::{CredentialsConfig, Secret};
 
@@ -83,12 +90,16 @@ pub struct GatewayConfig {
     /// the backend (without prefix). Absent (and no `policy_file`): no authorization.
     #[serde(default)]
     pub policy: Option<mcp_authz::Policy>,
-    /// The same policy from a file (YAML, or JSON by extension), relative to this config file.
+    /// The same policy from a file (YAML, or JSON by extension); relative to
+    /// this config file's directory, like every path in it.
     #[serde(default)]
     pub policy_file: Option<PathBuf>,
     /// The MCP servers behind the gateway, in order (order decides nothing but
     /// the order of lists).
     pub backends: Vec<BackendConfig>,
+    /// Where the config came from (for errors found after loading).
+    #[serde(skip)]
+    source: Source,
 }
 
 fn default_listen() -> SocketAddr {
@@ -203,7 +214,7 @@ pub struct StdioConfig {
     /// Extra environment variables (values support `${VAR}`).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
-    /// Working directory.
+    /// Working directory (relative: to the config file's directory).
     #[serde(default)]
     pub cwd: Option<PathBuf>,
 }
@@ -292,39 +303,48 @@ impl TryFrom<RawBackend> for BackendConfig {
 }
 
 impl GatewayConfig {
-    /// Reads, interpolates and validates a config file.
+    /// Reads, interpolates, resolves and validates a config file. Relative
+    /// file paths in it (`policy_file`, `audit.file`, `stdio.cwd`, a
+    /// `stdio.command` with a `/`, `credentials.value_file`,
+    /// `credentials.private_key_file`) are made absolute against the file's
+    /// directory.
     pub fn load(path: &Path) -> Result<Self, ProxyError> {
         let text = std::fs::read_to_string(path).map_err(|source| ProxyError::ConfigRead {
             path: path.to_owned(),
             source,
         })?;
-        let mut config = Self::from_yaml_str(&text, &path.display().to_string())?;
-        if let (Some(file), Some(dir)) = (&mut config.policy_file, path.parent())
-            && file.is_relative()
-        {
-            *file = dir.join(&*file);
-        }
-        Ok(config)
+        let dir = path
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let dir = std::path::absolute(dir).map_err(|source| ProxyError::ConfigRead {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse_with_env(&text, &path.display().to_string(), &ProcessEnv, Some(&dir))
     }
 
     /// Compiles the configured policy (inline or file); `None` without one.
+    /// Errors name this config file and the line of `policy` (of the failing
+    /// rule or entry when it can be told) or of `policy_file` (then also the
+    /// policy file and the line in it).
     pub fn authorizer(&self) -> Result<Option<mcp_authz::Authorizer>, ProxyError> {
-        let policy_error = |e: mcp_authz::AuthzError| ProxyError::Policy(e.to_string());
         match (&self.policy, &self.policy_file) {
             (Some(policy), _) => mcp_authz::Authorizer::new(policy.clone())
                 .map(Some)
-                .map_err(policy_error),
+                .map_err(|e| policy::inline_error(&self.source, policy, &e)),
             (None, Some(file)) => mcp_authz::Authorizer::from_file(file)
                 .map(Some)
-                .map_err(policy_error),
+                .map_err(|e| policy::file_error(&self.source, file, &e)),
             (None, None) => Ok(None),
         }
     }
 
     /// Parses, interpolates (process environment) and validates YAML text;
-    /// `origin` names the source in errors.
+    /// `origin` names the source in errors. Relative paths stay relative (to
+    /// the working directory): only [`GatewayConfig::load`] knows a directory.
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self, ProxyError> {
-        Self::parse_with_env(text, origin, &ProcessEnv)
+        Self::parse_with_env(text, origin, &ProcessEnv, None)
     }
 
     /// A config with the given backends and defaults everywhere else.
@@ -342,269 +362,127 @@ impl GatewayConfig {
             policy: None,
             policy_file: None,
             backends,
+            source: Source::default(),
         }
     }
 
-    fn parse_with_env(text: &str, origin: &str, env: &dyn Lookup) -> Result<Self, ProxyError> {
+    /// Where this config was read from, as errors name it (the file path,
+    /// the `origin` given to [`GatewayConfig::from_yaml_str`], or `<config>`
+    /// for one built in code).
+    pub fn origin(&self) -> &str {
+        &self.source.origin
+    }
+
+    /// A [`ProxyError::ConfigInvalid`] about `field` (a path such as
+    /// `backends[2].http.url`) of this config: it names the file and the
+    /// field's line in it (or its nearest enclosing field's, when the field
+    /// itself is not written there).
+    pub fn field_error(&self, field: &str, message: impl Into<String>) -> ProxyError {
+        self.source.error(field, message)
+    }
+
+    fn parse_with_env(
+        text: &str,
+        origin: &str,
+        env: &dyn Lookup,
+        dir: Option<&Path>,
+    ) -> Result<Self, ProxyError> {
         let mut config: GatewayConfig =
             serde_norway::from_str(text).map_err(|e| syntax_error(origin, &e))?;
-        config.interpolate(origin, env)?;
-        config.validate(origin)?;
+        config.source = Source {
+            origin: origin.to_owned(),
+            text: Arc::from(text),
+        };
+        config.interpolate(env)?;
+        if let Some(dir) = dir {
+            config.resolve_paths(dir);
+        }
+        config.validate()?;
         Ok(config)
     }
 
-    fn interpolate(&mut self, origin: &str, env: &dyn Lookup) -> Result<(), ProxyError> {
-        let fix = |value: &mut String, field: String| -> Result<(), ProxyError> {
-            *value = expand(value, env).map_err(|message| invalid(origin, field, message))?;
-            Ok(())
-        };
-        if let Some(auth) = &mut self.auth {
-            fix(&mut auth.issuer, "auth.issuer".into())?;
-            for (i, aud) in auth.audiences.iter_mut().enumerate() {
-                fix(aud, format!("auth.audiences[{i}]"))?;
-            }
-            if let Some(uri) = &mut auth.jwks_uri {
-                fix(uri, "auth.jwks_uri".into())?;
-            }
-            if let Some(resource) = &mut auth.resource {
-                fix(resource, "auth.resource".into())?;
+    /// Makes every relative file path absolute against `dir` (the config
+    /// file's directory). A `stdio.command` is a path when it has more than
+    /// one component (`./server`, `bin/server`); it is resolved against the
+    /// backend's `cwd` when set (where the child runs), else `dir`.
+    fn resolve_paths(&mut self, dir: &Path) {
+        // `Path::components` drops `.` (not `..`: a symlink may be in between).
+        fn resolve(path: &mut PathBuf, dir: &Path) {
+            if path.is_relative() {
+                *path = dir.join(&*path).components().collect();
             }
         }
-        for (i, backend) in self.backends.iter_mut().enumerate() {
-            match &mut backend.transport {
-                TransportConfig::Stdio(stdio) => {
-                    fix(&mut stdio.command, format!("backends[{i}].stdio.command"))?;
-                    for (j, arg) in stdio.args.iter_mut().enumerate() {
-                        fix(arg, format!("backends[{i}].stdio.args[{j}]"))?;
-                    }
-                    for (key, value) in stdio.env.iter_mut() {
-                        fix(value, format!("backends[{i}].stdio.env.{key}"))?;
+        if let Some(file) = &mut self.policy_file {
+            resolve(file, dir);
+        }
+        if let Some(file) = &mut self.audit.file {
+            resolve(file, dir);
+        }
+        for backend in &mut self.backends {
+            if let TransportConfig::Stdio(stdio) = &mut backend.transport {
+                if let Some(cwd) = &mut stdio.cwd {
+                    resolve(cwd, dir);
+                }
+                let program = Path::new(&stdio.command);
+                if program.is_relative() && program.components().count() > 1 {
+                    let mut full = program.to_owned();
+                    resolve(&mut full, stdio.cwd.as_deref().unwrap_or(dir));
+                    if let Some(full) = full.to_str() {
+                        stdio.command = full.to_owned();
                     }
                 }
-                TransportConfig::Http(http) => {
-                    fix(&mut http.url, format!("backends[{i}].http.url"))?;
-                }
-                TransportConfig::Demo(_) => {}
             }
             match &mut backend.credentials {
-                CredentialsConfig::Header { value: Some(v), .. } => {
-                    fix(&mut v.0, format!("backends[{i}].credentials.value"))?;
-                }
+                CredentialsConfig::Header {
+                    value_file: Some(file),
+                    ..
+                } => resolve(file, dir),
                 CredentialsConfig::OktaClientCredentials {
-                    issuer,
-                    token_endpoint,
-                    client_secret,
+                    private_key_file: Some(file),
                     ..
-                } => {
-                    if let Some(v) = issuer {
-                        fix(v, format!("backends[{i}].credentials.issuer"))?;
-                    }
-                    if let Some(v) = token_endpoint {
-                        fix(v, format!("backends[{i}].credentials.token_endpoint"))?;
-                    }
-                    if let Some(v) = client_secret {
-                        fix(&mut v.0, format!("backends[{i}].credentials.client_secret"))?;
-                    }
                 }
-                CredentialsConfig::OauthClientCredentials {
-                    client_secret,
-                    authorization_server,
+                | CredentialsConfig::OauthClientCredentials {
+                    private_key_file: Some(file),
                     ..
-                } => {
-                    if let Some(v) = client_secret {
-                        fix(&mut v.0, format!("backends[{i}].credentials.client_secret"))?;
-                    }
-                    if let Some(v) = authorization_server {
-                        fix(v, format!("backends[{i}].credentials.authorization_server"))?;
-                    }
-                }
+                } => resolve(file, dir),
                 _ => {}
             }
         }
-        Ok(())
-    }
-
-    fn validate(&self, origin: &str) -> Result<(), ProxyError> {
-        if !self.path.starts_with('/') {
-            return Err(invalid(
-                origin,
-                "path".into(),
-                "must start with `/`, e.g. `/mcp`",
-            ));
-        }
-        if self.separator.is_empty() {
-            return Err(invalid(
-                origin,
-                "separator".into(),
-                "must not be empty, e.g. `_`",
-            ));
-        }
-        if self.backends.is_empty() {
-            return Err(invalid(
-                origin,
-                "backends".into(),
-                "list at least one backend",
-            ));
-        }
-        if self.policy.is_some() && self.policy_file.is_some() {
-            return Err(invalid(
-                origin,
-                "policy_file".into(),
-                "set either `policy` (inline) or `policy_file`, not both",
-            ));
-        }
-        if let Some(auth) = &self.auth
-            && auth.audiences.is_empty()
-        {
-            return Err(invalid(
-                origin,
-                "auth.audiences".into(),
-                "list at least one audience, e.g. `[api://default]`",
-            ));
-        }
-        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
-        for (i, backend) in self.backends.iter().enumerate() {
-            let field = format!("backends[{i}].name");
-            if backend.name.is_empty()
-                || !backend
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                return Err(invalid(
-                    origin,
-                    field,
-                    format!(
-                        "`{}` is not a valid backend name; use letters, digits, `_` and `-`",
-                        backend.name
-                    ),
-                ));
-            }
-            if let Some(first) = seen.insert(&backend.name, i) {
-                return Err(invalid(
-                    origin,
-                    field,
-                    format!(
-                        "backend name `{}` is already used by backends[{first}]; names must be unique",
-                        backend.name
-                    ),
-                ));
-            }
-            match &backend.transport {
-                TransportConfig::Stdio(stdio) if stdio.command.trim().is_empty() => {
-                    return Err(invalid(
-                        origin,
-                        format!("backends[{i}].stdio.command"),
-                        "must name a program",
-                    ));
-                }
-                TransportConfig::Http(http) => {
-                    let ok = url::Url::parse(&http.url)
-                        .map(|u| matches!(u.scheme(), "http" | "https"))
-                        .unwrap_or(false);
-                    if !ok {
-                        return Err(invalid(
-                            origin,
-                            format!("backends[{i}].http.url"),
-                            format!("`{}` is not an http(s) URL", http.url),
-                        ));
-                    }
-                }
-                TransportConfig::Demo(name) if !crate::demo::NAMES.contains(&name.as_str()) => {
-                    return Err(invalid(
-                        origin,
-                        format!("backends[{i}].demo"),
-                        format!(
-                            "unknown demo server `{name}`; choose one of {}",
-                            crate::demo::NAMES.join(", ")
-                        ),
-                    ));
-                }
-                _ => {}
-            }
-            validate_credentials(origin, i, backend)?;
-        }
-        Ok(())
     }
 }
 
-fn validate_credentials(origin: &str, i: usize, backend: &BackendConfig) -> Result<(), ProxyError> {
-    let field = |f: &str| format!("backends[{i}].credentials{f}");
-    let is_http = matches!(backend.transport, TransportConfig::Http(_));
-    match &backend.credentials {
-        CredentialsConfig::None => Ok(()),
-        _ if !is_http => Err(invalid(
-            origin,
-            field(""),
-            "credentials apply to http backends; give child processes secrets with stdio.env",
-        )),
-        CredentialsConfig::Header {
-            value,
-            value_file,
-            name,
-        } => {
-            if value.is_some() == value_file.is_some() {
-                return Err(invalid(
-                    origin,
-                    field(".value"),
-                    "set exactly one of `value` and `value_file`",
-                ));
-            }
-            if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                return Err(invalid(
-                    origin,
-                    field(".name"),
-                    format!("`{name}` is not a header name"),
-                ));
-            }
-            Ok(())
+/// Where a config came from: the name errors give it, and its text, in
+/// which errors found after parsing look up the line of their field.
+#[derive(Clone)]
+pub(crate) struct Source {
+    origin: String,
+    text: Arc<str>,
+}
+
+impl Default for Source {
+    fn default() -> Self {
+        Source {
+            origin: "<config>".to_owned(),
+            text: Arc::from(""),
         }
-        CredentialsConfig::OktaClientCredentials {
-            issuer,
-            token_endpoint,
-            client_secret,
-            private_key_file,
-            ..
-        } => {
-            if issuer.is_some() == token_endpoint.is_some() {
-                return Err(invalid(
-                    origin,
-                    field(".issuer"),
-                    "set exactly one of `issuer` and `token_endpoint`",
-                ));
-            }
-            one_client_credential(origin, &field, client_secret, private_key_file)
-        }
-        CredentialsConfig::OauthClientCredentials {
-            client_secret,
-            private_key_file,
-            ..
-        } => one_client_credential(origin, &field, client_secret, private_key_file),
     }
 }
 
-/// Exactly one of a client secret and a private key file.
-fn one_client_credential<S, P>(
-    origin: &str,
-    field: &impl Fn(&str) -> String,
-    client_secret: &Option<S>,
-    private_key_file: &Option<P>,
-) -> Result<(), ProxyError> {
-    if client_secret.is_some() == private_key_file.is_some() {
-        return Err(invalid(
-            origin,
-            field(".client_secret"),
-            "set exactly one of `client_secret` and `private_key_file`",
-        ));
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.origin)
     }
-    Ok(())
 }
 
-fn invalid(origin: &str, field: String, message: impl Into<String>) -> ProxyError {
-    ProxyError::ConfigInvalid {
-        path: origin.to_owned(),
-        field,
-        message: message.into(),
+impl Source {
+    /// A `ConfigInvalid` error at `field`, with the field's line when found.
+    pub(crate) fn error(&self, field: &str, message: impl Into<String>) -> ProxyError {
+        ProxyError::ConfigInvalid {
+            path: self.origin.clone(),
+            line: locate::line_of(&self.text, field),
+            field: field.to_owned(),
+            message: message.into(),
+        }
     }
 }
 
