@@ -1,26 +1,32 @@
 //! The MCP server the gateway shows its clients: lists come from the
 //! aggregate catalog, calls are routed to the owning backend under the
-//! item's original name, with a per-call timeout.
+//! item's original name, with a per-call timeout. A call's progress
+//! notifications come back to its caller, a client's `notifications/cancelled`
+//! cancels the backend request, and `logging/setLevel` chooses which backend
+//! log messages a session receives.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ErrorCode, GetPromptRequestParams, GetPromptResponse,
-    Implementation, JsonObject, ListPromptsResult, ListResourcesResult, ListToolsResult,
-    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
-    ServerConfig,
+    CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, ClientRequest,
+    ErrorCode, GetPromptRequestParams, GetPromptResponse, Implementation, JsonObject,
+    ListPromptsResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressToken,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
+    ServerResult,
 };
-use rmcp::service::{NotificationContext, RequestContext, RoleServer, ServiceError};
-use rmcp::{ErrorData as McpError, ServerHandler};
+use rmcp::service::{
+    NotificationContext, PeerRequestOptions, RequestContext, RoleServer, ServiceError,
+};
+use rmcp::{ErrorData as McpError, Peer, ServerHandler};
 use serde_json::json;
 
 use mcp_authz::{PROMPTS_GET, RESOURCES_READ, Request, TOOLS_CALL};
 
 use crate::aggregate::{Catalog, Route};
 use crate::audit::{Entry, Outcome};
-use crate::backends::{Backend, Live};
+use crate::backends::{Backend, CancelOnDrop, Live, LogLevel};
 use crate::gateway::Inner;
 use crate::identity::{anonymous, identity_of};
 
@@ -30,11 +36,16 @@ pub const BACKEND_UNAVAILABLE: i32 = -32010;
 pub const BACKEND_TIMEOUT: i32 = -32011;
 /// JSON-RPC error code of a request the policy denied (as mcp-authz's layer uses).
 pub const FORBIDDEN: i32 = -32003;
+/// JSON-RPC error code of a request its client cancelled (the answer is not
+/// sent; it only shows in logs).
+const REQUEST_CANCELLED: i32 = -32800;
 
-/// The front MCP server; one clone per client session.
+/// The front MCP server; one per client session.
 #[derive(Clone)]
 pub(crate) struct GatewayHandler {
     pub(crate) inner: Arc<Inner>,
+    /// The lowest level of backend log messages this session wants.
+    log_level: Arc<LogLevel>,
 }
 
 /// An admitted request on its way to the backend (for the audit line).
@@ -56,6 +67,14 @@ enum Kind {
 }
 
 impl GatewayHandler {
+    /// The handler of one new client session.
+    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+        Self {
+            inner,
+            log_level: Arc::default(),
+        }
+    }
+
     /// Resolves an exposed name to its backend's live connection.
     fn route(
         &self,
@@ -251,13 +270,27 @@ fn unavailable(backend: &Backend, item: &str) -> McpError {
 
 /// Runs `call` against `backend` within its timeout, mapping failures to
 /// clear JSON-RPC errors; a backend's own JSON-RPC error passes through.
+/// When the client cancels (`cancelled` resolves) the call is dropped, which
+/// sends `notifications/cancelled` to the backend.
 async fn forward<T>(
     backend: &Backend,
     item: &str,
     timeout: Duration,
+    cancelled: impl Future<Output = ()>,
     call: impl Future<Output = Result<T, ServiceError>>,
 ) -> Result<T, McpError> {
-    match tokio::time::timeout(timeout, call).await {
+    let outcome = tokio::select! {
+        outcome = tokio::time::timeout(timeout, call) => outcome,
+        () = cancelled => {
+            tracing::info!(backend = %backend.config.name, item, "call cancelled by the client");
+            return Err(McpError::new(
+                ErrorCode(REQUEST_CANCELLED),
+                format!("`{item}` was cancelled by the client"),
+                Some(json!({ "backend": backend.config.name, "reason": "cancelled" })),
+            ));
+        }
+    };
+    match outcome {
         Err(_) => Err(McpError::new(
             ErrorCode(BACKEND_TIMEOUT),
             format!(
@@ -280,9 +313,49 @@ async fn forward<T>(
     }
 }
 
+/// Sends `tools/call` to the backend. When the client asked for progress
+/// (`progressToken` in `_meta`), the backend's progress notifications for this
+/// request (under the token rmcp put in the forwarded request) are relayed to
+/// `client` under the client's own token while the call runs. Dropped before
+/// the answer, it sends `notifications/cancelled` to the backend.
+async fn call_tool(
+    live: &Live,
+    request: CallToolRequestParams,
+    client: Option<(Peer<RoleServer>, ProgressToken)>,
+) -> Result<CallToolResponse, ServiceError> {
+    let handle = live
+        .peer
+        .send_cancellable_request(
+            ClientRequest::CallToolRequest(CallToolRequest::new(request)),
+            PeerRequestOptions::no_options(),
+        )
+        .await?;
+    let route = client.map(|(peer, token)| {
+        live.progress
+            .route(handle.progress_token.clone(), peer, token)
+    });
+    let pending = CancelOnDrop::new(&live.peer, handle.id.clone());
+    let result = handle.await_response().await;
+    pending.disarm();
+    if let Some(route) = &route {
+        route.settle().await;
+    }
+    match result? {
+        ServerResult::CallToolResult(result) => Ok(CallToolResponse::Complete(result)),
+        ServerResult::InputRequiredResult(result) => Ok(CallToolResponse::InputRequired(result)),
+        ServerResult::CreateTaskResult(result) => Ok(CallToolResponse::Task(result)),
+        // A result without `content` decodes as the empty result.
+        ServerResult::EmptyResult(_) => Ok(CallToolResponse::Complete(CallToolResult::default())),
+        _ => Err(ServiceError::UnexpectedResponse),
+    }
+}
+
 impl ServerHandler for GatewayHandler {
     fn get_info(&self) -> ServerConfig {
+        // Logging is deprecated by SEP-2577 but part of the `initialize` protocols.
+        #[allow(deprecated)]
         let capabilities = ServerCapabilities::builder()
+            .enable_logging()
             .enable_prompts()
             .enable_prompts_list_changed()
             .enable_resources()
@@ -330,11 +403,16 @@ impl ServerHandler for GatewayHandler {
         )?;
         request.name = route.original.into();
         let timeout = self.timeout(&backend);
+        let progress = context
+            .meta
+            .get_progress_token()
+            .map(|token| (context.peer.clone(), token));
         let result = forward(
             &backend,
             &exposed,
             timeout,
-            live.peer.call_tool_once(request),
+            context.ct.cancelled(),
+            call_tool(&live, request, progress),
         )
         .await;
         self.finish(
@@ -383,6 +461,7 @@ impl ServerHandler for GatewayHandler {
             &backend,
             &exposed,
             timeout,
+            context.ct.cancelled(),
             live.peer.get_prompt_once(request),
         )
         .await;
@@ -426,6 +505,7 @@ impl ServerHandler for GatewayHandler {
             &backend,
             &uri,
             timeout,
+            context.ct.cancelled(),
             live.peer.read_resource_once(request),
         )
         .await;
@@ -433,7 +513,18 @@ impl ServerHandler for GatewayHandler {
         result
     }
 
+    #[allow(deprecated)] // logging: see `get_info`
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.log_level.set(request.level);
+        Ok(())
+    }
+
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        self.inner.register_peer(context.peer);
+        self.inner
+            .register_peer(context.peer, Arc::clone(&self.log_level));
     }
 }

@@ -2,7 +2,7 @@
 //! the HTTP front (`/mcp`, `/healthz`, `/readyz`, RFC 9728 metadata).
 
 use std::future::Future;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -18,8 +18,9 @@ use tokio::net::TcpListener;
 use crate::aggregate::{self, Catalog};
 use crate::audit::Auditor;
 use crate::auth::{self, FrontAuth};
-use crate::backends::{BackendStatus, Backends};
+use crate::backends::{BackendStatus, Backends, LogLevel};
 use crate::config::GatewayConfig;
+use crate::drain::InFlight;
 use crate::error::ProxyError;
 use crate::front::GatewayHandler;
 use crate::parse_error::{parse_error_is_bad_request, session_delete_is_no_content};
@@ -27,11 +28,13 @@ use crate::sessions::{SessionOwners, bind_sessions};
 use crate::step_up::step_up;
 
 /// Shared state behind every front session.
+/// How long a shutdown waits for calls in flight before closing sessions.
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub(crate) struct Inner {
     pub(crate) config: GatewayConfig,
     pub(crate) backends: Backends,
     catalog: RwLock<Arc<Catalog>>,
-    peers: Mutex<Vec<Peer<RoleServer>>>,
     auth: Option<FrontAuth>,
     pub(crate) authz: Option<mcp_authz::Authorizer>,
     pub(crate) audit: Option<Auditor>,
@@ -39,6 +42,8 @@ pub(crate) struct Inner {
     http: StreamableHttpServerConfig,
     /// Who opened each MCP session.
     sessions: Arc<SessionOwners>,
+    /// MCP requests in flight (graceful shutdown lets them finish).
+    in_flight: Arc<InFlight>,
 }
 
 impl Inner {
@@ -55,12 +60,10 @@ impl Inner {
         self.auth.as_ref()?.metadata.metadata_url().ok()
     }
 
-    /// Remembers a connected client so it hears about list changes.
-    pub(crate) fn register_peer(&self, peer: Peer<RoleServer>) {
-        if let Ok(mut peers) = self.peers.lock() {
-            peers.retain(|p| !p.is_transport_closed());
-            peers.push(peer);
-        }
+    /// Remembers a connected client so it hears about list changes and
+    /// receives the backends' log messages at or above `level`.
+    pub(crate) fn register_peer(&self, peer: Peer<RoleServer>, level: Arc<LogLevel>) {
+        self.backends.clients.register(peer, level);
     }
 
     fn rebuild(&self) {
@@ -75,14 +78,7 @@ impl Inner {
     }
 
     async fn notify_list_changed(&self) {
-        let peers: Vec<_> = match self.peers.lock() {
-            Ok(mut peers) => {
-                peers.retain(|p| !p.is_transport_closed());
-                peers.clone()
-            }
-            Err(_) => return,
-        };
-        for peer in peers {
+        for peer in self.backends.clients.peers() {
             let _ = peer.notify_tool_list_changed().await;
             let _ = peer.notify_prompt_list_changed().await;
             let _ = peer.notify_resource_list_changed().await;
@@ -156,7 +152,6 @@ impl Gateway {
         let inner = Arc::new(Inner {
             config,
             catalog: RwLock::new(Arc::new(catalog)),
-            peers: Mutex::new(Vec::new()),
             auth,
             authz,
             audit,
@@ -164,6 +159,7 @@ impl Gateway {
             http,
             backends,
             sessions: Arc::default(),
+            in_flight: Arc::default(),
         });
         let watcher = Arc::downgrade(&inner);
         let mut changes = inner.backends.subscribe();
@@ -183,11 +179,7 @@ impl Gateway {
     /// the RFC 9728 metadata, `/healthz` and `/readyz`.
     pub fn router(&self) -> Result<Router, ProxyError> {
         let inner = Arc::clone(&self.inner);
-        let factory = move || {
-            Ok(GatewayHandler {
-                inner: Arc::clone(&inner),
-            })
-        };
+        let factory = move || Ok(GatewayHandler::new(Arc::clone(&inner)));
         let mcp = StreamableHttpService::new(
             factory,
             Arc::new(LocalSessionManager::default()),
@@ -207,6 +199,10 @@ impl Gateway {
             .layer(axum::middleware::from_fn_with_state(
                 Arc::clone(&self.inner.sessions),
                 bind_sessions,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&self.inner.in_flight),
+                crate::drain::track,
             ));
         let mut router = Router::new();
         if let Some(auth) = &self.inner.auth {
@@ -235,8 +231,24 @@ impl Gateway {
         let inner = Arc::clone(&self.inner);
         let signal = async move {
             shutdown.await;
-            tracing::info!("shutting down: closing sessions, then backends");
-            (inner.stop_sessions)();
+            tracing::info!(
+                in_flight = inner.in_flight.count(),
+                "shutting down: no new connections; finishing calls in flight, then closing sessions and backends"
+            );
+            // The server stops accepting now; calls in flight finish (bounded),
+            // then closing the sessions ends the server streams so it can stop.
+            tokio::spawn(async move {
+                if tokio::time::timeout(DRAIN_LIMIT, inner.in_flight.idle())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(
+                        in_flight = inner.in_flight.count(),
+                        "calls still in flight after {DRAIN_LIMIT:?}; closing sessions anyway"
+                    );
+                }
+                (inner.stop_sessions)();
+            });
         };
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(signal)
@@ -253,6 +265,11 @@ impl Gateway {
     pub async fn shutdown(&self) {
         (self.inner.stop_sessions)();
         self.inner.backends.shutdown().await;
+    }
+
+    /// MCP requests in flight (answers not yet fully sent).
+    pub fn in_flight(&self) -> usize {
+        self.inner.in_flight.count()
     }
 
     /// Health of each backend, in config order.

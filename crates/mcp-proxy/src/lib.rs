@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod dev;
+mod drain;
 mod error;
 mod front;
 mod gateway;

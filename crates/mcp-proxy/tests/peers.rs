@@ -177,6 +177,79 @@ async fn server_everything_over_streamable_http() {
     gw.stop().await;
 }
 
+/// The issue's "small Python `mcp` SDK server" (`tests/peers/mcp_server.py`,
+/// MCPServer over stdio) behind the gateway: the rmcp client and the Python
+/// SDK client list its tools under `py_` and call them.
+#[tokio::test]
+async fn python_sdk_server_behind_the_gateway() {
+    let python = peer("venv/bin/python");
+    let server = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/mcp_server.py");
+    let yaml = format!(
+        "backends:\n  - name: py\n    stdio:\n      command: \"{}\"\n      args: [\"{}\"]\n",
+        python.display(),
+        server.display()
+    );
+    let gw = Running::start(&yaml).await;
+    assert_eq!(gw.gateway.backend_status()[0].state, "up");
+    let client = gw.client().await;
+    let tools: BTreeSet<String> = client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    for tool in ["py_echo", "py_add", "py_add_tool", "py_progress", "py_log"] {
+        assert!(tools.contains(tool), "{tool} missing: {tools:?}");
+    }
+    let sum = client
+        .call_tool(
+            CallToolRequestParams::new("py_add").with_arguments(args(json!({"a": 2, "b": 40}))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        sum.structured_content,
+        Some(json!({"result": 42})),
+        "{sum:?}"
+    );
+    let echo = client
+        .call_tool(
+            CallToolRequestParams::new("py_echo")
+                .with_arguments(args(json!({"message": "from rmcp"}))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        echo.content[0].as_text().map(|t| t.text.as_str()),
+        Some("py echo: from rmcp")
+    );
+    client.cancel().await.unwrap();
+
+    // Python on both sides of the gateway.
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/mcp_client.py");
+    let out = tokio::process::Command::new(&python)
+        .arg(&script)
+        .args([gw.mcp.as_str(), "-", "py_echo"])
+        .arg(r#"{"message": "from python"}"#)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python client failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        seen["tools"].as_array().unwrap().contains(&json!("py_add")),
+        "{seen}"
+    );
+    assert_eq!(seen["is_error"], false, "{seen}");
+    assert_eq!(seen["text"], json!(["py echo: from python"]), "{seen}");
+    gw.stop().await;
+}
+
 #[tokio::test]
 async fn python_sdk_client_lists_and_calls_through_the_gateway_with_a_sim_token() {
     let python = peer("venv/bin/python");

@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::BackendConfig;
 use client::BackendClient;
+pub(crate) use client::{CancelOnDrop, Clients, LogLevel, ProgressRoutes};
 use connect::connect;
 use outgoing::Outgoing;
 
@@ -39,6 +40,8 @@ pub(crate) struct Live {
     pub(crate) prompts: Vec<Prompt>,
     pub(crate) resources: Vec<Resource>,
     pub(crate) pid: Option<u32>,
+    /// Where this connection's progress notifications go.
+    pub(crate) progress: Arc<ProgressRoutes>,
 }
 
 enum State {
@@ -55,6 +58,8 @@ pub(crate) struct Backend {
     state: RwLock<State>,
     restarts: std::sync::atomic::AtomicU64,
     generation: Arc<watch::Sender<u64>>,
+    /// The gateway's clients, which hear this backend's log messages.
+    clients: Arc<Clients>,
 }
 
 /// A snapshot of a backend's health, for `/readyz`, logs and tests.
@@ -133,8 +138,15 @@ impl Backend {
                 break;
             }
             let (refresh_tx, mut refresh_rx) = mpsc::unbounded_channel();
+            let progress = Arc::new(ProgressRoutes::default());
+            let client = BackendClient::new(
+                &self.config.name,
+                refresh_tx,
+                Arc::clone(&progress),
+                Arc::clone(&self.clients),
+            );
             let attempt = tokio::select! {
-                r = tokio::time::timeout(CONNECT_TIMEOUT, self.open(BackendClient::new(refresh_tx))) => {
+                r = tokio::time::timeout(CONNECT_TIMEOUT, self.open(client, progress)) => {
                     r.unwrap_or_else(|_| Err(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))
                 }
                 _ = shutdown.changed() => break,
@@ -162,6 +174,7 @@ impl Backend {
             tracing::info!(backend = %self.config.name, tools = live.tools.len(), "backend up");
             let peer = live.peer.clone();
             let pid = live.pid;
+            let live_progress = Arc::clone(&live.progress);
             self.set(State::Up(Arc::new(live)));
             if let Some(f) = first.take() {
                 let _ = f.send(());
@@ -178,7 +191,8 @@ impl Backend {
                         match list_all(&peer).await {
                             Ok((tools, prompts, resources)) => {
                                 tracing::info!(backend = %self.config.name, tools = tools.len(), "lists changed");
-                                self.set(State::Up(Arc::new(Live { peer: peer.clone(), tools, prompts, resources, pid })));
+                                let progress = Arc::clone(&live_progress);
+                                self.set(State::Up(Arc::new(Live { peer: peer.clone(), tools, prompts, resources, pid, progress })));
                             }
                             Err(e) => tracing::warn!(backend = %self.config.name, "refreshing lists failed: {e}"),
                         }
@@ -222,7 +236,11 @@ impl Backend {
         self.set(State::Stopped);
     }
 
-    async fn open(&self, client: BackendClient) -> Result<Opened, String> {
+    async fn open(
+        &self,
+        client: BackendClient,
+        progress: Arc<ProgressRoutes>,
+    ) -> Result<Opened, String> {
         let auth = self.outgoing.for_connection().await?;
         let connection = connect(&self.config, client, auth.header, auth.mcp).await?;
         let peer = connection.service.peer().clone();
@@ -235,6 +253,7 @@ impl Backend {
             prompts,
             resources,
             pid: connection.pid,
+            progress,
         };
         Ok((connection.service, live, auth.renew_at))
     }
@@ -296,6 +315,8 @@ async fn list_all(peer: &Peer<RoleClient>) -> Result<Lists, ServiceError> {
 /// All backends, their supervisors, and the change counter the aggregate watches.
 pub(crate) struct Backends {
     pub(crate) list: Vec<Arc<Backend>>,
+    /// The gateway's connected clients (relayed list changes and log messages).
+    pub(crate) clients: Arc<Clients>,
     generation: Arc<watch::Sender<u64>>,
     shutdown: watch::Sender<bool>,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
@@ -306,6 +327,7 @@ impl Backends {
     /// Starts one supervisor per backend (returns at once).
     pub(crate) fn start(configs: &[BackendConfig]) -> Result<Self, crate::ProxyError> {
         let generation = Arc::new(watch::channel(0u64).0);
+        let clients = Arc::new(Clients::default());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut list = Vec::new();
         let mut tasks = Vec::new();
@@ -323,6 +345,7 @@ impl Backends {
                 state: RwLock::new(State::Starting),
                 restarts: std::sync::atomic::AtomicU64::new(0),
                 generation: Arc::clone(&generation),
+                clients: Arc::clone(&clients),
             });
             let (tx, rx) = oneshot::channel();
             first_attempts.push(rx);
@@ -333,6 +356,7 @@ impl Backends {
         }
         Ok(Backends {
             list,
+            clients,
             generation,
             shutdown,
             tasks: std::sync::Mutex::new(tasks),

@@ -120,3 +120,16 @@ pub async fn dev_world(file: Option<GatewayConfig>) -> (okta_sim::OktaSim, Runni
     let gw = Running::start_on(listener, config).await;
     (sim, gw)
 }
+
+/// A peer installed by `scripts/install-peers` under the workspace's `.tools/`.
+pub fn installed_peer(relative: &str) -> std::path::PathBuf {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.tools")
+        .join(relative);
+    assert!(
+        path.exists(),
+        "test peer {} is missing: run scripts/install-peers (scripts/test does)",
+        path.display()
+    );
+    std::fs::canonicalize(path).unwrap()
+}
