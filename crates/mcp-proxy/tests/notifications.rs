@@ -21,31 +21,11 @@ use rmcp::service::{NotificationContext, PeerRequestOptions, RoleClient, Running
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{ClientHandler, ServiceExt};
 use serde_json::{Value, json};
-use support::{Running, args};
+use support::{Running, args, installed_peer as peer};
 use tokio::sync::mpsc;
 
 /// Upper bound on waiting for something that must happen (never a timing assertion).
 const WAIT: Duration = Duration::from_secs(30);
-
-fn tools_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools");
-    std::fs::canonicalize(&dir).unwrap_or_else(|_| {
-        panic!(
-            "test peers folder {} is missing: run scripts/install-peers (scripts/test does)",
-            dir.display()
-        )
-    })
-}
-
-fn peer(relative: &str) -> PathBuf {
-    let path = tools_dir().join(relative);
-    assert!(
-        path.exists(),
-        "test peer {} is missing: run scripts/install-peers (scripts/test does)",
-        path.display()
-    );
-    path
-}
 
 /// server-everything over stdio as backend `everything`.
 fn everything_yaml() -> String {

@@ -13,28 +13,7 @@ use std::time::Duration;
 use mcp_proxy::dev;
 use rmcp::model::{CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams};
 use serde_json::json;
-use support::{Running, args};
-
-/// The workspace's `.tools/` folder (resolved, so venvs and node see real paths).
-fn tools_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools");
-    std::fs::canonicalize(&dir).unwrap_or_else(|_| {
-        panic!(
-            "test peers folder {} is missing: run scripts/install-peers (scripts/test does)",
-            dir.display()
-        )
-    })
-}
-
-fn peer(relative: &str) -> PathBuf {
-    let path = tools_dir().join(relative);
-    assert!(
-        path.exists(),
-        "test peer {} is missing: run scripts/install-peers (scripts/test does)",
-        path.display()
-    );
-    path
-}
+use support::{Running, args, installed_peer as peer};
 
 fn everything() -> PathBuf {
     peer("npm/node_modules/.bin/mcp-server-everything")

@@ -121,15 +121,22 @@ pub async fn dev_world(file: Option<GatewayConfig>) -> (okta_sim::OktaSim, Runni
     (sim, gw)
 }
 
-/// A peer installed by `scripts/install-peers` under the workspace's `.tools/`.
+/// A peer installed by `scripts/install-peers` under the workspace's `.tools/`
+/// (the folder resolved, the peer's own link kept, so a venv's python stays the
+/// venv's). A missing peer fails with how to install it; tests never skip.
 pub fn installed_peer(relative: &str) -> std::path::PathBuf {
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.tools")
-        .join(relative);
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools");
+    let dir = std::fs::canonicalize(&dir).unwrap_or_else(|_| {
+        panic!(
+            "test peers folder {} is missing: run scripts/install-peers (scripts/test does)",
+            dir.display()
+        )
+    });
+    let path = dir.join(relative);
     assert!(
         path.exists(),
         "test peer {} is missing: run scripts/install-peers (scripts/test does)",
         path.display()
     );
-    std::fs::canonicalize(path).unwrap()
+    path
 }
