@@ -8,6 +8,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use rmcp::Peer;
 use rmcp::service::RoleServer;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -250,6 +251,13 @@ impl Gateway {
                 (inner.stop_sessions)();
             });
         };
+        // Answers are SSE written in pieces: without TCP_NODELAY, Nagle holds the
+        // last piece until the client's delayed ACK (~40 ms a call on Linux).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!("cannot set TCP_NODELAY: {e}");
+            }
+        });
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(signal)
             .await
