@@ -22,7 +22,7 @@
 //! work of one call (both sides' rmcp sessions, the backend, the kernel's
 //! loopback TCP), without cross-thread wake-ups.
 //!
-//! Neither includes the client's TCP connection to the front; `scripts/bench`
+//! None includes a client TCP connection to the front; `scripts/bench`
 //! measures that end to end with a load generator (docs/benchmarks.md).
 //!
 //! `cargo bench -p mcp-proxy --bench front`; `cargo test -p mcp-proxy --benches`
