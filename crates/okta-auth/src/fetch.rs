@@ -113,21 +113,39 @@ pub(crate) fn parse_max_age(value: &str) -> Option<Duration> {
 /// fetched over plain HTTP from the network.
 pub(crate) fn parse_secure_url(url: &str) -> Result<Url, String> {
     let parsed = Url::parse(url).map_err(|e| format!("{url:?} is not a valid URL: {e}"))?;
-    match parsed.scheme() {
-        "https" => Ok(parsed),
-        "http" if is_loopback(&parsed) => Ok(parsed),
-        other => Err(format!(
-            "{url:?} uses scheme {other:?}; only https (or http on a loopback host) is allowed"
-        )),
+    if is_https_or_loopback(&parsed) {
+        Ok(parsed)
+    } else {
+        Err(format!(
+            "{url:?} uses scheme {:?}; only https (or http on a loopback host) is allowed",
+            parsed.scheme()
+        ))
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
+/// Whether secrets, keys or metadata may travel to `url`: `https`, or plain
+/// `http` only to a loopback host (`localhost`, `127.0.0.0/8`, `::1`) for local
+/// development and tests. The rule okta-auth applies to every URL it fetches
+/// from or sends client credentials to.
+///
+/// ```
+/// use okta_auth::is_https_or_loopback;
+/// let ok = |u: &str| is_https_or_loopback(&url::Url::parse(u).unwrap());
+/// assert!(ok("https://example.okta.com/oauth2/default"));
+/// assert!(ok("http://127.0.0.1:8081/oauth2/default"));
+/// assert!(!ok("http://example.okta.com/oauth2/default"));
+/// ```
+pub fn is_https_or_loopback(url: &Url) -> bool {
+    let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
+    };
+    match url.scheme() {
+        "https" => true,
+        "http" => loopback,
+        _ => false,
     }
 }
 

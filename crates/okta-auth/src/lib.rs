@@ -21,6 +21,7 @@ mod verifier;
 pub use challenge::{AuthRejection, BearerChallenge};
 pub use claims::{OktaClaims, Verified};
 pub use discovery::{AuthorizationServerMetadata, discover};
+pub use fetch::is_https_or_loopback;
 pub use jwks::{JwksCache, JwksCacheBuilder, StartupMode};
 pub use layer::{AuthLayer, AuthMode, AuthService};
 pub use metadata::{ProtectedResourceMetadata, metadata_url, well_known_path};

@@ -201,21 +201,14 @@ pub(crate) fn check_endpoint(endpoint: &str) -> Result<(), Error> {
     let url = url::Url::parse(endpoint).map_err(|e| Error::InvalidClientConfig {
         reason: format!("the token endpoint `{endpoint}` is not a valid URL: {e}"),
     })?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        _ => Err(Error::InvalidClientConfig {
-            reason: format!(
-                "the token endpoint `{endpoint}` must use https (http only on loopback), since client secrets are sent to it"
-            ),
-        }),
+    if crate::fetch::is_https_or_loopback(&url) {
+        return Ok(());
     }
+    Err(Error::InvalidClientConfig {
+        reason: format!(
+            "the token endpoint `{endpoint}` must use https (http only on loopback), since client secrets are sent to it"
+        ),
+    })
 }
 
 #[cfg(test)]

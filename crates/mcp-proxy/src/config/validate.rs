@@ -135,15 +135,7 @@ fn resource_url(src: &Source, resource: &str) -> Result<(), ProxyError> {
 /// A URL the gateway fetches keys or tokens from: https, or http on a
 /// loopback host (what okta-auth accepts when the gateway starts).
 fn secure_url(src: &Source, field: &str, value: &str) -> Result<(), ProxyError> {
-    let loopback = |u: &url::Url| match u.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    let ok = url::Url::parse(value)
-        .map(|u| u.scheme() == "https" || (u.scheme() == "http" && loopback(&u)))
-        .unwrap_or(false);
+    let ok = url::Url::parse(value).is_ok_and(|u| okta_auth::is_https_or_loopback(&u));
     if ok {
         Ok(())
     } else {
