@@ -15,8 +15,8 @@ use std::path::Path;
 use std::sync::mpsc;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use browser::{Browser, STEP, callback_server, find_chromium};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use browser::{Browser, STEP, callback_query, callback_server, find_chromium};
 use mcp_proxy::dev;
 use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
@@ -79,8 +79,7 @@ async fn chromium_signs_in_to_dev_mode_and_the_token_opens_the_gateway() {
             "Runtime.evaluate",
             json!({ "expression": "document.title + '|' + document.querySelectorAll('button').length + '|' + document.body.innerText.includes('Browser test')" }),
         );
-        let png = browser.call(s, "Page.captureScreenshot", json!({ "format": "png" }));
-        std::fs::write(&shot, STANDARD.decode(png["data"].as_str().unwrap()).unwrap()).unwrap();
+        browser.screenshot(&session, &shot);
         // Keyboard only: Tab to the first dev user (alice), Enter to sign in.
         browser.press(&session, "Tab", 9, None);
         browser.press(&session, "Enter", 13, Some("\r"));
@@ -99,14 +98,7 @@ async fn chromium_signs_in_to_dev_mode_and_the_token_opens_the_gateway() {
     );
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 1000);
 
-    // GET /callback?code=…&state=…&iss=… HTTP/1.1
-    let target = line.split(' ').nth(1).unwrap();
-    let query: std::collections::HashMap<String, String> =
-        url::Url::parse(&format!("http://x{target}"))
-            .unwrap()
-            .query_pairs()
-            .into_owned()
-            .collect();
+    let query = callback_query(&line);
     assert_eq!(query["state"], "st-dev");
     assert_eq!(query["iss"], sim.issuer(dev::AUTH_SERVER), "RFC 9207");
     let tokens: Value = http

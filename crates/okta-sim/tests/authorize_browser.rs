@@ -16,9 +16,7 @@ use std::path::Path;
 use std::sync::mpsc;
 
 use authorize_support::{claims, pkce, request, token, with};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use browser::{Browser, STEP, callback_server, find_chromium};
+use browser::{Browser, STEP, callback_query, callback_server, find_chromium};
 use okta_sim::{AuthServer, OktaSim, SimClient, SimUser};
 use serde_json::json;
 
@@ -70,10 +68,7 @@ async fn chromium_signs_in_through_the_page() {
             "Runtime.evaluate",
             json!({ "expression": "document.title + '|' + document.querySelectorAll('button').length + '|' + getComputedStyle(document.querySelector('main')).maxWidth" }),
         );
-        let png = browser.call(s, "Page.captureScreenshot", json!({ "format": "png" }));
-        let png = STANDARD.decode(png["data"].as_str().unwrap()).unwrap();
-        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-        std::fs::write(&shot, png).unwrap();
+        browser.screenshot(&session, &shot);
         // Keyboard only: Tab to the first user's button, Enter to submit.
         browser.press(&session, "Tab", 9, None);
         browser.press(&session, "Enter", 13, Some("\r"));
@@ -95,14 +90,7 @@ async fn chromium_signs_in_through_the_page() {
     );
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 1000);
 
-    // GET /callback?code=…&state=…&iss=… HTTP/1.1
-    let target = callback.split(' ').nth(1).unwrap();
-    let query: std::collections::HashMap<String, String> =
-        url::Url::parse(&format!("http://x{target}"))
-            .unwrap()
-            .query_pairs()
-            .into_owned()
-            .collect();
+    let query = callback_query(&callback);
     assert_eq!(query["state"], "st-123");
     let (status, body) = token(
         &sim,

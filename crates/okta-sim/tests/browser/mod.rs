@@ -5,12 +5,15 @@
 //! `--dev` browser sign-in test (which includes this file by path).
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -129,6 +132,18 @@ impl Browser {
         self.call(Some(&session), "Page.navigate", json!({ "url": url }));
         self.wait_event("Page.loadEventFired");
         session
+    }
+
+    /// Saves a PNG screenshot of the page to `path`.
+    pub fn screenshot(&mut self, session: &str, path: &Path) {
+        let png = self.call(
+            Some(session),
+            "Page.captureScreenshot",
+            json!({ "format": "png" }),
+        );
+        let png = STANDARD.decode(png["data"].as_str().unwrap()).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+        std::fs::write(path, png).unwrap();
     }
 
     /// Sends a command (to a page session when `session` is given) and waits for its result.
@@ -253,4 +268,15 @@ pub async fn callback_server(listener: tokio::net::TcpListener, seen: mpsc::Send
             let _ = seen.send(line);
         }
     }
+}
+
+/// The query of the request line `callback_server` reported
+/// (`GET /callback?code=…&state=…&iss=… HTTP/1.1`).
+pub fn callback_query(request_line: &str) -> HashMap<String, String> {
+    let target = request_line.split(' ').nth(1).unwrap();
+    url::Url::parse(&format!("http://x{target}"))
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
 }
