@@ -12,7 +12,9 @@
 //!   router, served in this process) over loopback TCP: the public API only
 //!   knows HTTP backends by URL (and stdio ones as child processes), so the
 //!   difference between the two is the gateway's own work plus one HTTP hop
-//!   on loopback, the hop any HTTP backend costs. Token verification uses an
+//!   on loopback, the hop any HTTP backend costs.
+//! - `rmcp_client_over_loopback`: the hop alone, rmcp's streamable-HTTP client
+//!   calling the jira backend over loopback (no gateway, no connection reuse fix). Token verification uses an
 //!   okta-sim started in this process (JWKS fetched once at start).
 //! - `gateway_tools_call_no_auth_no_policy`: the same gateway without `auth:`
 //!   and without a policy, so the difference to `gateway_tools_call` is the
@@ -143,7 +145,7 @@ fn front(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let (sim, gateways, direct, through, open) = rt.block_on(async {
+    let (sim, gateways, direct, through, open, hop) = rt.block_on(async {
         // The backend the gateway calls: the jira demo on loopback, TCP_NODELAY
         // (SSE answers are written in pieces; Nagle would add a delayed ACK).
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -170,6 +172,10 @@ fn front(c: &mut Criterion) {
             .await
             .unwrap();
         let unprotected = Gateway::start(plain).await.unwrap();
+        // The hop alone: rmcp's streamable-HTTP client (as the gateway uses it)
+        // calling the backend over loopback.
+        let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(backend.as_str());
+        let hop = rmcp::ServiceExt::serve((), transport).await.unwrap();
         let direct = Session::open(jira_router(), None).await;
         let through = Session::open(gateway.router().unwrap(), Some(token)).await;
         let open = Session::open(unprotected.router().unwrap(), None).await;
@@ -179,12 +185,20 @@ fn front(c: &mut Criterion) {
             open.call("jira_get_issue").await,
             "open gateway call failed"
         );
-        (sim, [gateway, unprotected], direct, through, open)
+        (sim, [gateway, unprotected], direct, through, open, hop)
     });
+    let hop_call = || async {
+        let mut params = rmcp::model::CallToolRequestParams::new("get_issue");
+        params.arguments = serde_json::json!({"key": "OPS-1"}).as_object().cloned();
+        hop.call_tool(params).await.unwrap().is_error == Some(false)
+    };
 
     let mut group = c.benchmark_group("front");
     group.bench_function("direct_tools_call", |b| {
         b.iter(|| assert!(rt.block_on(direct.call(black_box("get_issue")))))
+    });
+    group.bench_function("rmcp_client_over_loopback", |b| {
+        b.iter(|| assert!(rt.block_on(hop_call())))
     });
     group.bench_function("gateway_tools_call", |b| {
         b.iter(|| assert!(rt.block_on(through.call(black_box("jira_get_issue")))))

@@ -11,6 +11,7 @@ use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::client::BackendClient;
+use super::reuse::Reusable;
 use crate::config::{BackendConfig, TransportConfig};
 
 /// A live connection plus the child's process id, when there is a child.
@@ -50,8 +51,11 @@ pub(crate) async fn connect(
                     transport_config.custom_headers([(name, value)].into_iter().collect());
             }
             // No redirects: credentials are never re-sent to another origin.
+            // Idle connections are kept for reuse (one TCP connection per call
+            // cost more than the rest of the hop); TCP_NODELAY because the
+            // answers come back as SSE written in pieces.
             let http_client = reqwest::Client::builder()
-                .pool_max_idle_per_host(0)
+                .tcp_nodelay(true)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
@@ -60,14 +64,16 @@ pub(crate) async fn connect(
             };
             let service = match mcp_auth {
                 Some(auth) => {
-                    let http_client = AuthorizedHttpClient::new(http_client, auth);
+                    let http_client = Reusable(AuthorizedHttpClient::new(http_client, auth));
                     let transport =
                         StreamableHttpClientTransport::with_client(http_client, transport_config);
                     client.serve(transport).await.map_err(handshake)?
                 }
                 None => {
-                    let transport =
-                        StreamableHttpClientTransport::with_client(http_client, transport_config);
+                    let transport = StreamableHttpClientTransport::with_client(
+                        Reusable(http_client),
+                        transport_config,
+                    );
                     client.serve(transport).await.map_err(handshake)?
                 }
             };

@@ -5,6 +5,7 @@
 mod client;
 mod connect;
 mod outgoing;
+mod reuse;
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
