@@ -29,6 +29,7 @@ use crate::audit::{Entry, Outcome};
 use crate::backends::{Backend, CancelOnDrop, Live, LogLevel};
 use crate::gateway::Inner;
 use crate::identity::{anonymous, identity_of};
+use crate::step_up::Decided;
 
 /// Gateway-specific JSON-RPC error code: the owning backend is down or failed.
 pub const BACKEND_UNAVAILABLE: i32 = -32010;
@@ -130,14 +131,32 @@ impl GatewayHandler {
         original: &str,
         arguments: Option<&JsonObject>,
     ) -> Result<Ticket, McpError> {
-        let identity = caller(context);
-        let decision = self.inner.authz.as_ref().map(|authz| {
-            let mut request = Request::new(method, original).server(&backend.config.name);
-            if let Some(arguments) = arguments {
-                request = request.arguments(arguments);
+        let early = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| {
+                Decided::of(
+                    parts,
+                    &context.id,
+                    method,
+                    exposed,
+                    (&backend.config.name, original),
+                )
+            });
+        let (identity, decision) = match early {
+            Some(decided) => (decided.identity.clone(), Some(decided.decision.clone())),
+            None => {
+                let identity = caller(context);
+                let decision = self.inner.authz.as_ref().map(|authz| {
+                    let mut request = Request::new(method, original).server(&backend.config.name);
+                    if let Some(arguments) = arguments {
+                        request = request.arguments(arguments);
+                    }
+                    authz.decide(&identity, &request)
+                });
+                (identity, decision)
             }
-            authz.decide(&identity, &request)
-        });
+        };
         let ticket = Ticket {
             identity,
             decision,

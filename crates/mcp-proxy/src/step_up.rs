@@ -2,8 +2,10 @@
 //! the policy denies only for a missing scope is answered `403` with
 //! `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` (RFC 6750
 //! §3.1, MCP authorization), so the client can get a wider token and retry.
-//! Every other decision is made (and enforced) by the MCP handler, which
-//! knows the routing; this middleware only peeks at single JSON-RPC requests.
+//! Every other decision is enforced by the MCP handler: this middleware hands
+//! it the decision it made ([`Decided`], so a call is decided once) and the
+//! handler decides what it did not see (it only peeks at single JSON-RPC
+//! requests).
 //! The `403` never reaches the handler, so it is audited here: a line with
 //! `decision: deny`, `rule: scope:<missing scope>` and `outcome: denied`.
 
@@ -43,6 +45,49 @@ struct PeekParams {
     arguments: Option<Map<String, Value>>,
 }
 
+/// A decision this middleware made for the one JSON-RPC request of an HTTP
+/// request, handed to the MCP handler in the request's extensions (rmcp puts
+/// the HTTP parts in the handler's `RequestContext`), so a call is decided and
+/// its claims converted once.
+#[derive(Clone)]
+pub(crate) struct Decided {
+    /// The JSON-RPC id of the request decided.
+    pub(crate) id: Value,
+    pub(crate) method: String,
+    /// The exposed (prefixed) tool or prompt name, or the resource URI.
+    pub(crate) exposed: String,
+    /// The backend and the item's own name it was routed to when decided (a
+    /// catalog rebuilt in between routes elsewhere: then it is decided again).
+    pub(crate) route: (String, String),
+    pub(crate) identity: mcp_authz::Identity,
+    pub(crate) decision: mcp_authz::Decision,
+}
+
+impl Decided {
+    /// This decision, if it was made for `id`'s `method` on `exposed`, routed
+    /// to `route` (backend, original name).
+    pub(crate) fn of<'a>(
+        parts: &'a http::request::Parts,
+        id: &rmcp::model::RequestId,
+        method: &str,
+        exposed: &str,
+        route: (&str, &str),
+    ) -> Option<&'a Decided> {
+        let decided = parts.extensions.get::<Decided>()?;
+        let same_id = match (id, &decided.id) {
+            (rmcp::model::NumberOrString::Number(n), Value::Number(m)) => m.as_i64() == Some(*n),
+            (rmcp::model::NumberOrString::String(s), Value::String(t)) => **s == **t,
+            _ => false,
+        };
+        (same_id
+            && decided.method == method
+            && decided.exposed == exposed
+            && decided.route.0 == route.0
+            && decided.route.1 == route.1)
+            .then_some(decided)
+    }
+}
+
 pub(crate) async fn step_up(
     State(inner): State<Arc<Inner>>,
     request: Request,
@@ -51,23 +96,30 @@ pub(crate) async fn step_up(
     if inner.authz.is_none() || request.method() != Method::POST {
         return next.run(request).await;
     }
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, inner.config.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(_) => return crate::parse_error::too_large(inner.config.max_body_bytes),
     };
-    if let Some(denied) = insufficient_scope(&inner, &parts, &bytes) {
-        return denied;
+    match decide(&inner, &parts, &bytes) {
+        Some(Ok(decided)) => {
+            parts.extensions.insert(decided);
+        }
+        Some(Err(denied)) => return denied,
+        None => {}
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
 }
 
-fn insufficient_scope(
+/// Decides a single governed request: `Err` is the `403` step-up answer,
+/// `Ok` the decision for the handler to enforce; `None` when the body is not
+/// one routed `tools/call`, `prompts/get` or `resources/read`.
+fn decide(
     inner: &Inner,
     parts: &http::request::Parts,
     bytes: &[u8],
-) -> Option<Response> {
+) -> Option<Result<Decided, Response>> {
     let authz = inner.authz.as_ref()?;
     let started = Instant::now();
     // Cheap pre-check: only single requests of the governed methods are parsed.
@@ -95,10 +147,22 @@ fn insufficient_scope(
         request = request.arguments(arguments);
     }
     let mut decision = authz.decide(&identity, &request);
-    let missing = decision
-        .missing_scope
-        .clone()
-        .filter(|_| !decision.allowed)?;
+    let exposed = if peek.method == RESOURCES_READ {
+        params.uri.as_deref()
+    } else {
+        params.name.as_deref()
+    }
+    .unwrap_or_default();
+    let Some(missing) = decision.missing_scope.clone().filter(|_| !decision.allowed) else {
+        return Some(Ok(Decided {
+            id: peek.id.unwrap_or(Value::Null),
+            method: peek.method,
+            exposed: exposed.to_owned(),
+            route: (backend.config.name.clone(), route.original.clone()),
+            identity,
+            decision,
+        }));
+    };
     let missing = missing.as_str();
     decision
         .rule
@@ -114,12 +178,7 @@ fn insufficient_scope(
             method: &peek.method,
             backend: &backend.config.name,
             tool: &route.original,
-            exposed: if peek.method == RESOURCES_READ {
-                params.uri.as_deref()
-            } else {
-                params.name.as_deref()
-            }
-            .unwrap_or_default(),
+            exposed,
             arguments: params.arguments.as_ref(),
             decision: Some(&decision),
             outcome: Outcome::Denied,
@@ -148,5 +207,66 @@ fn insufficient_scope(
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, value);
     }
-    Some(response)
+    Some(Err(response))
+}
+
+#[cfg(test)]
+mod tests {
+    use rmcp::model::NumberOrString;
+    use serde_json::json;
+
+    use super::Decided;
+
+    fn parts_with(decided: Decided) -> http::request::Parts {
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        parts.extensions.insert(decided);
+        parts
+    }
+
+    fn decided(id: serde_json::Value) -> Decided {
+        Decided {
+            id,
+            method: "tools/call".into(),
+            exposed: "github_push_to_branch".into(),
+            route: ("github".into(), "push_to_branch".into()),
+            identity: crate::identity::anonymous(),
+            decision: mcp_authz::Decision {
+                allowed: true,
+                rule: Some("seniors".into()),
+                reason: "ok".into(),
+                missing_scope: None,
+                errors: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn a_decision_serves_only_the_request_it_was_made_for() {
+        let route = ("github", "push_to_branch");
+        let parts = parts_with(decided(json!(7)));
+        let seven = NumberOrString::Number(7);
+        let call = "tools/call";
+        let name = "github_push_to_branch";
+        assert!(Decided::of(&parts, &seven, call, name, route).is_some());
+        assert!(Decided::of(&parts, &NumberOrString::Number(8), call, name, route).is_none());
+        assert!(
+            Decided::of(
+                &parts,
+                &NumberOrString::String("7".into()),
+                call,
+                name,
+                route
+            )
+            .is_none()
+        );
+        assert!(Decided::of(&parts, &seven, "prompts/get", name, route).is_none());
+        assert!(Decided::of(&parts, &seven, call, "github_delete_branch", route).is_none());
+        assert!(Decided::of(&parts, &seven, call, name, ("gitlab", "push_to_branch")).is_none());
+        assert!(Decided::of(&parts, &seven, call, name, ("github", "delete_branch")).is_none());
+        let parts = parts_with(decided(json!("a-1")));
+        let a1 = NumberOrString::String("a-1".into());
+        assert!(Decided::of(&parts, &a1, call, name, route).is_some());
+        let (bare, ()) = http::Request::new(()).into_parts();
+        assert!(Decided::of(&bare, &a1, call, name, route).is_none());
+    }
 }
