@@ -29,6 +29,7 @@ use crate::audit::{Entry, Outcome};
 use crate::backends::{Backend, CancelOnDrop, Live, LogLevel};
 use crate::gateway::Inner;
 use crate::identity::{anonymous, identity_of};
+use crate::stdio::SessionIdentity;
 
 /// Gateway-specific JSON-RPC error code: the owning backend is down or failed.
 pub const BACKEND_UNAVAILABLE: i32 = -32010;
@@ -247,8 +248,12 @@ impl GatewayHandler {
     }
 }
 
-/// The caller of this request (anonymous without HTTP parts or token).
+/// The caller of this request: the session's fixed identity on the stdio
+/// front, else the HTTP request's token (anonymous without one).
 fn caller(context: &RequestContext<RoleServer>) -> mcp_authz::Identity {
+    if let Some(fixed) = context.extensions.get::<SessionIdentity>() {
+        return fixed.0.clone();
+    }
     context
         .extensions
         .get::<http::request::Parts>()

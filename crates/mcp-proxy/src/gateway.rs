@@ -9,10 +9,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
-use rmcp::Peer;
 use rmcp::service::RoleServer;
+use rmcp::transport::IntoTransport;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{Peer, ServiceExt};
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -26,6 +27,7 @@ use crate::error::ProxyError;
 use crate::front::GatewayHandler;
 use crate::parse_error::{parse_error_is_bad_request, session_delete_is_no_content};
 use crate::sessions::{SessionOwners, bind_sessions};
+use crate::stdio::{StdioCaller, StdioFront, TOKEN_ENV};
 use crate::step_up::step_up;
 
 /// Shared state behind every front session.
@@ -267,6 +269,81 @@ impl Gateway {
             });
         self.shutdown().await;
         result
+    }
+
+    /// Serves one MCP session on `transport` (for `--stdio`: rmcp's
+    /// `transport::io::stdio_pipes()`, the client's pipes) until the client
+    /// closes it or `shutdown` resolves, then stops the backends.
+    ///
+    /// With `auth:` configured, `token` (the caller's Okta access token, read
+    /// from [`TOKEN_ENV`](crate::TOKEN_ENV) by the binary) is verified first
+    /// with the HTTP front's verifier, and its claims are the identity of every
+    /// request; a missing, invalid or expired token is an error (the backends
+    /// are stopped). Once it expires, lists and calls answer
+    /// [`TOKEN_EXPIRED`](crate::TOKEN_EXPIRED). Without `auth:` the session is
+    /// anonymous and `token` is ignored.
+    pub async fn serve_stdio<T, E, A>(
+        self,
+        transport: T,
+        token: Option<&str>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ProxyError>
+    where
+        T: IntoTransport<RoleServer, E, A>,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let caller = match self.stdio_caller(token).await {
+            Ok(caller) => caller,
+            Err(e) => {
+                self.shutdown().await;
+                return Err(e);
+            }
+        };
+        match (caller.subject(), caller.valid_for()) {
+            (Some(sub), Some(valid)) => tracing::info!(
+                sub,
+                "stdio session as `{sub}`; the token expires in {}s, then restart with a fresh one",
+                valid.as_secs()
+            ),
+            _ => tracing::info!("stdio session, anonymous (no `auth:` in the config)"),
+        }
+        let front = StdioFront::new(GatewayHandler::new(Arc::clone(&self.inner)), caller);
+        let result = match front.serve(transport).await {
+            Ok(running) => {
+                let stop = running.cancellation_token();
+                tokio::select! {
+                    quit = running.waiting() => {
+                        tracing::info!("stdio client closed the session ({quit:?}); shutting down");
+                    }
+                    () = shutdown => {
+                        tracing::info!("shutting down the stdio session");
+                        stop.cancel();
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => Err(ProxyError::Stdio(format!(
+                "the MCP handshake on stdin/stdout failed: {e}"
+            ))),
+        };
+        self.shutdown().await;
+        result
+    }
+
+    /// The caller of a stdio session (see [`Gateway::serve_stdio`]).
+    async fn stdio_caller(&self, token: Option<&str>) -> Result<StdioCaller, ProxyError> {
+        self.inner.config.check_stdio(token)?;
+        match (&self.inner.auth, token) {
+            (Some(auth), Some(token)) => StdioCaller::verify(auth, token).await,
+            (None, Some(_)) => {
+                tracing::warn!(
+                    "{TOKEN_ENV} is set but the config has no `auth:`; the session is anonymous"
+                );
+                Ok(StdioCaller::anonymous())
+            }
+            // `check_stdio` refused a missing token when `auth:` is set.
+            (_, None) => Ok(StdioCaller::anonymous()),
+        }
     }
 
     /// Stops every backend (children end) and closes client sessions.
