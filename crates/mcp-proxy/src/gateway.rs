@@ -18,13 +18,14 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::aggregate::{self, Catalog};
-use crate::audit::Auditor;
+use crate::audit::{Auditor, Entry};
 use crate::auth::{self, FrontAuth};
 use crate::backends::{BackendStatus, Backends, LogLevel};
 use crate::config::GatewayConfig;
 use crate::drain::InFlight;
 use crate::error::ProxyError;
 use crate::front::GatewayHandler;
+use crate::metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics};
 use crate::parse_error::{parse_error_is_bad_request, session_delete_is_no_content};
 use crate::sessions::{SessionOwners, bind_sessions};
 use crate::stdio::{StdioCaller, StdioFront, TOKEN_ENV};
@@ -41,6 +42,8 @@ pub(crate) struct Inner {
     auth: Option<FrontAuth>,
     pub(crate) authz: Option<mcp_authz::Authorizer>,
     pub(crate) audit: Option<Auditor>,
+    /// `None` when `metrics.enabled` is false.
+    pub(crate) metrics: Option<Arc<Metrics>>,
     stop_sessions: Box<dyn Fn() + Send + Sync>,
     http: StreamableHttpServerConfig,
     /// Who opened each MCP session.
@@ -56,6 +59,17 @@ impl Inner {
             .read()
             .map(|c| Arc::clone(&c))
             .unwrap_or_default()
+    }
+
+    /// The one place a routed request's end is recorded: its audit line
+    /// (when audit is on) and its metrics (when enabled).
+    pub(crate) fn record(&self, entry: &Entry<'_>) {
+        if let Some(metrics) = &self.metrics {
+            metrics.record(entry);
+        }
+        if let Some(auditor) = &self.audit {
+            auditor.record(entry);
+        }
     }
 
     /// Where the RFC 9728 metadata is served, when auth is configured.
@@ -152,8 +166,10 @@ impl Gateway {
             http.with_allowed_origins(config.allowed_origins.iter().cloned())
         };
         let token = http.cancellation_token.clone();
+        let metrics = config.metrics.enabled.then(|| Arc::new(Metrics::new()));
         let inner = Arc::new(Inner {
             config,
+            metrics,
             catalog: RwLock::new(Arc::new(catalog)),
             auth,
             authz,
@@ -179,7 +195,9 @@ impl Gateway {
     }
 
     /// The HTTP routes: the MCP endpoint (behind okta-auth when configured),
-    /// the RFC 9728 metadata, `/healthz` and `/readyz`.
+    /// the RFC 9728 metadata, `/healthz`, `/readyz` and, unless
+    /// `metrics.enabled` is false, the Prometheus metrics at `metrics.path`
+    /// (unauthenticated like `/healthz`; no user data).
     pub fn router(&self) -> Result<Router, ProxyError> {
         let inner = Arc::clone(&self.inner);
         let factory = move || Ok(GatewayHandler::new(Arc::clone(&inner)));
@@ -217,6 +235,13 @@ impl Gateway {
             router = router.merge(auth.metadata.router()?.layer(cors));
         }
         let ready = Arc::clone(&self.inner);
+        if self.inner.metrics.is_some() {
+            let scraped = Arc::clone(&self.inner);
+            router = router.route(
+                &self.inner.config.metrics.path,
+                get(move || metrics(Arc::clone(&scraped))),
+            );
+        }
         Ok(router
             .merge(mcp_router)
             .route("/healthz", get(|| async { "ok" }))
@@ -370,6 +395,20 @@ impl Gateway {
             .iter()
             .map(|t| t.name.to_string())
             .collect()
+    }
+}
+
+/// The Prometheus exposition (no user data: see the `metrics` module).
+async fn metrics(inner: Arc<Inner>) -> Response {
+    let Some(metrics) = &inner.metrics else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match metrics.encode(&inner.backends.status()) {
+        Ok(text) => ([(http::header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], text).into_response(),
+        Err(e) => {
+            tracing::error!("encoding the metrics failed: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     }
 }
 

@@ -14,6 +14,7 @@ mod error;
 mod front;
 mod gateway;
 mod identity;
+mod metrics;
 mod parse_error;
 mod sessions;
 mod stdio;
