@@ -12,6 +12,8 @@ pub(crate) struct FrontAuth {
     pub(crate) layer: AuthLayer,
     pub(crate) metadata: ProtectedResourceMetadata,
     pub(crate) jwks: JwksCache,
+    /// The verifier behind `layer` (the stdio front checks its token with it).
+    pub(crate) verifier: Verifier,
 }
 
 /// Builds the verifier (keys are fetched in the background: `/readyz` says
@@ -36,7 +38,7 @@ pub(crate) async fn build(config: &AuthConfig, resource: &str) -> Result<FrontAu
         AuthModeConfig::Optional => AuthMode::Optional,
         AuthModeConfig::Permissive => AuthMode::Permissive,
     };
-    let layer = AuthLayer::new(verifier)
+    let layer = AuthLayer::new(verifier.clone())
         .mode(mode)
         .realm("mcp-proxy")
         .challenge_scope(config.challenge_scopes.iter().cloned())
@@ -45,5 +47,6 @@ pub(crate) async fn build(config: &AuthConfig, resource: &str) -> Result<FrontAu
         layer,
         metadata,
         jwks,
+        verifier,
     })
 }

@@ -19,9 +19,19 @@ pub struct Cli {
     /// seed 001's policy (with --config: that file's backends and policy).
     #[arg(long)]
     pub dev: bool,
-    /// Where the dev identity provider listens (default 127.0.0.1:8081).
+    /// Where the dev identity provider listens (default 127.0.0.1:8081; with
+    /// --stdio a free port).
     #[arg(long, requires = "dev")]
     pub dev_idp_listen: Option<SocketAddr>,
+    /// Serve MCP on stdin/stdout instead of HTTP, for a client that runs the
+    /// gateway as its child process. With `auth:` in the config the caller's
+    /// Okta access token is read from MCP_PROXY_TOKEN.
+    #[arg(long, conflicts_with = "listen")]
+    pub stdio: bool,
+    /// With --dev --stdio: act as this dev user (its token comes from the
+    /// embedded identity provider, no MCP_PROXY_TOKEN needed).
+    #[arg(long, requires = "dev", requires = "stdio", value_parser = ["alice", "bob", "carol"])]
+    pub dev_user: Option<String>,
     /// What to do (default: run the gateway).
     #[command(subcommand)]
     pub command: Option<Command>,

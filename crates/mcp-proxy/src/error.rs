@@ -80,6 +80,11 @@ pub enum ProxyError {
         /// Why.
         source: std::io::Error,
     },
+    /// The stdio front cannot start: its access token (from `MCP_PROXY_TOKEN`)
+    /// is missing, invalid or expired, or the config writes to stdout. The
+    /// message says which; it never contains the token.
+    #[error("--stdio: {0}")]
+    Stdio(String),
     /// Any other I/O failure.
     #[error("{context}: {source}")]
     Io {

@@ -6,7 +6,7 @@
 //! log messages a session receives.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
@@ -29,6 +29,8 @@ use crate::audit::{Entry, Outcome};
 use crate::backends::{Backend, CancelOnDrop, Live, LogLevel};
 use crate::gateway::Inner;
 use crate::identity::{anonymous, identity_of};
+use crate::metrics::SessionGuard;
+use crate::stdio::SessionIdentity;
 use crate::step_up::Decided;
 
 /// Gateway-specific JSON-RPC error code: the owning backend is down or failed.
@@ -47,6 +49,9 @@ pub(crate) struct GatewayHandler {
     pub(crate) inner: Arc<Inner>,
     /// The lowest level of backend log messages this session wants.
     log_level: Arc<LogLevel>,
+    /// Counts this session in `mcp_proxy_sessions` from its `initialized`
+    /// notification until the session's handler is dropped.
+    session: Arc<OnceLock<SessionGuard>>,
 }
 
 /// An admitted request on its way to the backend (for the audit line).
@@ -73,6 +78,7 @@ impl GatewayHandler {
         Self {
             inner,
             log_level: Arc::default(),
+            session: Arc::default(),
         }
     }
 
@@ -198,16 +204,17 @@ impl GatewayHandler {
         self.audit(context, ticket, outcome);
     }
 
+    /// Audits and counts (metrics) the end of a routed request.
     fn audit(&self, context: &RequestContext<RoleServer>, ticket: &Ticket, outcome: Outcome) {
-        let Some(auditor) = &self.inner.audit else {
+        if self.inner.audit.is_none() && self.inner.metrics.is_none() {
             return;
-        };
+        }
         let session = context
             .extensions
             .get::<http::request::Parts>()
             .and_then(|p| p.headers.get("mcp-session-id"))
             .and_then(|v| v.to_str().ok());
-        auditor.record(&Entry {
+        self.inner.record(&Entry {
             request_id: serde_json::to_value(&context.id).unwrap_or_default(),
             session,
             identity: &ticket.identity,
@@ -266,8 +273,12 @@ impl GatewayHandler {
     }
 }
 
-/// The caller of this request (anonymous without HTTP parts or token).
+/// The caller of this request: the session's fixed identity on the stdio
+/// front, else the HTTP request's token (anonymous without one).
 fn caller(context: &RequestContext<RoleServer>) -> mcp_authz::Identity {
+    if let Some(fixed) = context.extensions.get::<SessionIdentity>() {
+        return fixed.0.clone();
+    }
     context
         .extensions
         .get::<http::request::Parts>()
@@ -543,6 +554,9 @@ impl ServerHandler for GatewayHandler {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        if let Some(metrics) = &self.inner.metrics {
+            let _ = self.session.set(metrics.session());
+        }
         self.inner
             .register_peer(context.peer, Arc::clone(&self.log_level));
     }

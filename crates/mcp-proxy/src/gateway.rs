@@ -9,23 +9,26 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
-use rmcp::Peer;
 use rmcp::service::RoleServer;
+use rmcp::transport::IntoTransport;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{Peer, ServiceExt};
 use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::aggregate::{self, Catalog};
-use crate::audit::Auditor;
+use crate::audit::{Auditor, Entry};
 use crate::auth::{self, FrontAuth};
 use crate::backends::{BackendStatus, Backends, LogLevel};
 use crate::config::GatewayConfig;
 use crate::drain::InFlight;
 use crate::error::ProxyError;
 use crate::front::GatewayHandler;
+use crate::metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics};
 use crate::parse_error::{parse_error_is_bad_request, session_delete_is_no_content};
 use crate::sessions::{SessionOwners, bind_sessions};
+use crate::stdio::{StdioCaller, StdioFront, TOKEN_ENV};
 use crate::step_up::step_up;
 
 /// Shared state behind every front session.
@@ -39,6 +42,8 @@ pub(crate) struct Inner {
     auth: Option<FrontAuth>,
     pub(crate) authz: Option<mcp_authz::Authorizer>,
     pub(crate) audit: Option<Auditor>,
+    /// `None` when `metrics.enabled` is false.
+    pub(crate) metrics: Option<Arc<Metrics>>,
     stop_sessions: Box<dyn Fn() + Send + Sync>,
     http: StreamableHttpServerConfig,
     /// Who opened each MCP session.
@@ -54,6 +59,17 @@ impl Inner {
             .read()
             .map(|c| Arc::clone(&c))
             .unwrap_or_default()
+    }
+
+    /// The one place a routed request's end is recorded: its audit line
+    /// (when audit is on) and its metrics (when enabled).
+    pub(crate) fn record(&self, entry: &Entry<'_>) {
+        if let Some(metrics) = &self.metrics {
+            metrics.record(entry);
+        }
+        if let Some(auditor) = &self.audit {
+            auditor.record(entry);
+        }
     }
 
     /// Where the RFC 9728 metadata is served, when auth is configured.
@@ -150,8 +166,10 @@ impl Gateway {
             http.with_allowed_origins(config.allowed_origins.iter().cloned())
         };
         let token = http.cancellation_token.clone();
+        let metrics = config.metrics.enabled.then(|| Arc::new(Metrics::new()));
         let inner = Arc::new(Inner {
             config,
+            metrics,
             catalog: RwLock::new(Arc::new(catalog)),
             auth,
             authz,
@@ -177,7 +195,9 @@ impl Gateway {
     }
 
     /// The HTTP routes: the MCP endpoint (behind okta-auth when configured),
-    /// the RFC 9728 metadata, `/healthz` and `/readyz`.
+    /// the RFC 9728 metadata, `/healthz`, `/readyz` and, unless
+    /// `metrics.enabled` is false, the Prometheus metrics at `metrics.path`
+    /// (unauthenticated like `/healthz`; no user data).
     pub fn router(&self) -> Result<Router, ProxyError> {
         let inner = Arc::clone(&self.inner);
         let factory = move || Ok(GatewayHandler::new(Arc::clone(&inner)));
@@ -215,6 +235,13 @@ impl Gateway {
             router = router.merge(auth.metadata.router()?.layer(cors));
         }
         let ready = Arc::clone(&self.inner);
+        if self.inner.metrics.is_some() {
+            let scraped = Arc::clone(&self.inner);
+            router = router.route(
+                &self.inner.config.metrics.path,
+                get(move || metrics(Arc::clone(&scraped))),
+            );
+        }
         Ok(router
             .merge(mcp_router)
             .route("/healthz", get(|| async { "ok" }))
@@ -269,6 +296,81 @@ impl Gateway {
         result
     }
 
+    /// Serves one MCP session on `transport` (for `--stdio`: rmcp's
+    /// `transport::io::stdio_pipes()`, the client's pipes) until the client
+    /// closes it or `shutdown` resolves, then stops the backends.
+    ///
+    /// With `auth:` configured, `token` (the caller's Okta access token, read
+    /// from [`TOKEN_ENV`](crate::TOKEN_ENV) by the binary) is verified first
+    /// with the HTTP front's verifier, and its claims are the identity of every
+    /// request; a missing, invalid or expired token is an error (the backends
+    /// are stopped). Once it expires, lists and calls answer
+    /// [`TOKEN_EXPIRED`](crate::TOKEN_EXPIRED). Without `auth:` the session is
+    /// anonymous and `token` is ignored.
+    pub async fn serve_stdio<T, E, A>(
+        self,
+        transport: T,
+        token: Option<&str>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ProxyError>
+    where
+        T: IntoTransport<RoleServer, E, A>,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let caller = match self.stdio_caller(token).await {
+            Ok(caller) => caller,
+            Err(e) => {
+                self.shutdown().await;
+                return Err(e);
+            }
+        };
+        match (caller.subject(), caller.valid_for()) {
+            (Some(sub), Some(valid)) => tracing::info!(
+                sub,
+                "stdio session as `{sub}`; the token expires in {}s, then restart with a fresh one",
+                valid.as_secs()
+            ),
+            _ => tracing::info!("stdio session, anonymous (no `auth:` in the config)"),
+        }
+        let front = StdioFront::new(GatewayHandler::new(Arc::clone(&self.inner)), caller);
+        let result = match front.serve(transport).await {
+            Ok(running) => {
+                let stop = running.cancellation_token();
+                tokio::select! {
+                    quit = running.waiting() => {
+                        tracing::info!("stdio client closed the session ({quit:?}); shutting down");
+                    }
+                    () = shutdown => {
+                        tracing::info!("shutting down the stdio session");
+                        stop.cancel();
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => Err(ProxyError::Stdio(format!(
+                "the MCP handshake on stdin/stdout failed: {e}"
+            ))),
+        };
+        self.shutdown().await;
+        result
+    }
+
+    /// The caller of a stdio session (see [`Gateway::serve_stdio`]).
+    async fn stdio_caller(&self, token: Option<&str>) -> Result<StdioCaller, ProxyError> {
+        self.inner.config.check_stdio(token)?;
+        match (&self.inner.auth, token) {
+            (Some(auth), Some(token)) => StdioCaller::verify(auth, token).await,
+            (None, Some(_)) => {
+                tracing::warn!(
+                    "{TOKEN_ENV} is set but the config has no `auth:`; the session is anonymous"
+                );
+                Ok(StdioCaller::anonymous())
+            }
+            // `check_stdio` refused a missing token when `auth:` is set.
+            (_, None) => Ok(StdioCaller::anonymous()),
+        }
+    }
+
     /// Stops every backend (children end) and closes client sessions.
     pub async fn shutdown(&self) {
         (self.inner.stop_sessions)();
@@ -293,6 +395,20 @@ impl Gateway {
             .iter()
             .map(|t| t.name.to_string())
             .collect()
+    }
+}
+
+/// The Prometheus exposition (no user data: see the `metrics` module).
+async fn metrics(inner: Arc<Inner>) -> Response {
+    let Some(metrics) = &inner.metrics else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match metrics.encode(&inner.backends.status()) {
+        Ok(text) => ([(http::header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], text).into_response(),
+        Err(e) => {
+            tracing::error!("encoding the metrics failed: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     }
 }
 

@@ -14,11 +14,14 @@ mod error;
 mod front;
 mod gateway;
 mod identity;
+mod metrics;
 mod parse_error;
 mod sessions;
+mod stdio;
 mod step_up;
 
 pub use backends::BackendStatus;
 pub use error::{Collision, ProxyError};
 pub use front::{BACKEND_TIMEOUT, BACKEND_UNAVAILABLE, FORBIDDEN};
 pub use gateway::Gateway;
+pub use stdio::{TOKEN_ENV, TOKEN_EXPIRED};

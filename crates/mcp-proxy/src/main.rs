@@ -32,7 +32,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // A read of a terminal's stdin (--stdio) cannot be cancelled: do not let
+    // it hold the exit once everything is shut down.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mcp-proxy: {e}");
@@ -81,6 +85,20 @@ async fn run(cli: Cli) -> Result<(), ProxyError> {
             Ok(())
         }
         None if cli.dev => run_dev(&cli).await,
+        None if cli.stdio => {
+            let config = GatewayConfig::load(require_config(&cli.config)?)?;
+            let token = token_from_env()?;
+            // Refuse before any backend starts.
+            config.check_stdio(token.as_deref())?;
+            let gateway = Gateway::start(config).await?;
+            gateway
+                .serve_stdio(
+                    rmcp::transport::io::stdio_pipes(),
+                    token.as_deref(),
+                    shutdown_signal(),
+                )
+                .await
+        }
         None => {
             let path = require_config(&cli.config)?;
             let mut config = GatewayConfig::load(path)?;
@@ -98,11 +116,24 @@ async fn run(cli: Cli) -> Result<(), ProxyError> {
 
 async fn run_dev(cli: &Cli) -> Result<(), ProxyError> {
     let default_listen = || std::net::SocketAddr::from(([127, 0, 0, 1], 8080));
+    // Over stdio nobody else needs to reach the identity provider, and a
+    // client may run several gateways: a free port by default.
+    let default_idp_port = if cli.stdio { 0 } else { 8081 };
     let idp_listen = cli
         .dev_idp_listen
-        .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8081)));
+        .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], default_idp_port)));
     let file = cli.config.as_deref().map(GatewayConfig::load).transpose()?;
+    if cli.stdio && cli.dev_user.is_none() {
+        return Err(ProxyError::Stdio(
+            "--dev --stdio needs --dev-user alice|bob|carol: the embedded identity provider has new keys at every start, so it issues the session's token itself".into(),
+        ));
+    }
     let sim = mcp_proxy::dev::start_idp(idp_listen).await?;
+    if let (true, Some(user)) = (cli.stdio, cli.dev_user.as_deref()) {
+        let result = run_dev_stdio(&sim, user, file).await;
+        sim.shutdown().await;
+        return result;
+    }
     let listener = bind(cli.listen.unwrap_or_else(default_listen)).await?;
     let addr = local(&listener);
     let exe = std::env::current_exe().map_err(|source| ProxyError::Io {
@@ -120,6 +151,48 @@ async fn run_dev(cli: &Cli) -> Result<(), ProxyError> {
     let result = gateway.serve(listener, shutdown_signal()).await;
     sim.shutdown().await;
     result
+}
+
+/// `--dev --stdio --dev-user <user>`: the session acts as `user`, with a
+/// token from the embedded identity provider.
+async fn run_dev_stdio(
+    sim: &okta_sim::OktaSim,
+    user: &str,
+    file: Option<GatewayConfig>,
+) -> Result<(), ProxyError> {
+    let exe = std::env::current_exe().map_err(|source| ProxyError::Io {
+        context: "finding the mcp-proxy executable for the demo servers".into(),
+        source,
+    })?;
+    // No listener: the address only names the (unused) RFC 9728 resource.
+    let unbound = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let config = mcp_proxy::dev::gateway_config(sim, unbound, &exe, file)?;
+    let token =
+        mcp_proxy::dev::fetch_token(sim.base_url(), user, &mcp_proxy::dev::SCOPES.join(" "))
+            .await?;
+    config.check_stdio(Some(&token))?;
+    let gateway = Gateway::start(config).await?;
+    // stdout is the MCP channel: the banner goes to stderr.
+    eprintln!("{}", mcp_proxy::dev::stdio_banner(sim.base_url(), user));
+    gateway
+        .serve_stdio(
+            rmcp::transport::io::stdio_pipes(),
+            Some(&token),
+            shutdown_signal(),
+        )
+        .await
+}
+
+/// The value of `MCP_PROXY_TOKEN`, if set.
+fn token_from_env() -> Result<Option<String>, ProxyError> {
+    match std::env::var(mcp_proxy::TOKEN_ENV) {
+        Ok(token) => Ok(Some(token)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ProxyError::Stdio(format!(
+            "{} is not valid UTF-8, so it cannot be an access token",
+            mcp_proxy::TOKEN_ENV
+        ))),
+    }
 }
 
 async fn bind(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, ProxyError> {

@@ -167,8 +167,8 @@ fn decide(
     decision
         .rule
         .get_or_insert_with(|| format!("scope:{missing}"));
-    if let Some(auditor) = &inner.audit {
-        auditor.record(&Entry {
+    if inner.audit.is_some() || inner.metrics.is_some() {
+        inner.record(&Entry {
             request_id: peek.id.clone().unwrap_or(Value::Null),
             session: parts
                 .headers

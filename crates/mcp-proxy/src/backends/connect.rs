@@ -13,6 +13,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use super::client::BackendClient;
 use super::reuse::Reusable;
 use crate::config::{BackendConfig, TransportConfig};
+use crate::stdio::TOKEN_ENV;
 
 /// A live connection plus the child's process id, when there is a child.
 pub(crate) struct Connection {
@@ -31,6 +32,11 @@ pub(crate) async fn connect(
         TransportConfig::Stdio(stdio) => {
             let mut command = tokio::process::Command::new(&stdio.command);
             command.args(&stdio.args).envs(&stdio.env);
+            // The stdio front's caller token is the caller's, not the
+            // backend's: passed on only when `stdio.env` names it.
+            if !stdio.env.contains_key(TOKEN_ENV) {
+                command.env_remove(TOKEN_ENV);
+            }
             if let Some(cwd) = &stdio.cwd {
                 command.current_dir(cwd);
             }
@@ -40,7 +46,9 @@ pub(crate) async fn connect(
             let exe = std::env::current_exe()
                 .map_err(|e| format!("cannot find the mcp-proxy executable: {e}"))?;
             let mut command = tokio::process::Command::new(exe);
-            command.args(["demo-server", name.as_str()]);
+            command
+                .args(["demo-server", name.as_str()])
+                .env_remove(TOKEN_ENV);
             spawn(config, command, client).await
         }
         TransportConfig::Http(http) => {

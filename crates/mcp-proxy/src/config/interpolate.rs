@@ -10,8 +10,8 @@ use std::path::PathBuf;
 
 use super::env::{Lookup, expand};
 use super::{
-    AuthConfig, BackendConfig, CredentialsConfig, GatewayConfig, HttpConfig, Secret, Source,
-    StdioConfig, TransportConfig,
+    AuthConfig, BackendConfig, CredentialsConfig, GatewayConfig, HttpConfig, MetricsConfig, Secret,
+    Source, StdioConfig, TransportConfig,
 };
 use crate::audit::AuditConfig;
 use crate::error::ProxyError;
@@ -75,6 +75,7 @@ impl GatewayConfig {
             allowed_origins,
             auth,
             audit,
+            metrics,
             policy: _,
             policy_file,
             backends,
@@ -117,6 +118,8 @@ impl GatewayConfig {
         if let Some(patterns) = redact_patterns {
             x.list(patterns, "audit.redact_patterns")?;
         }
+        let MetricsConfig { enabled: _, path } = metrics;
+        x.string(path, "metrics.path")?;
         x.path(policy_file, "policy_file")?;
         for (i, backend) in backends.iter_mut().enumerate() {
             interpolate_backend(&x, backend, &format!("backends[{i}]"))?;

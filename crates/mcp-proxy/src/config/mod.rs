@@ -85,6 +85,9 @@ pub struct GatewayConfig {
     /// The audit trail (stdout, file, redaction). Absent: no audit lines.
     #[serde(default)]
     pub audit: crate::audit::AuditConfig,
+    /// Prometheus metrics on the HTTP listener (`/metrics`, on by default).
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     /// Authorization policy in mcp-authz's format, inline. The policy sees
     /// `tool.server` = the backend's name and `tool.name` = the tool's name at
     /// the backend (without prefix). Absent (and no `policy_file`): no authorization.
@@ -116,6 +119,50 @@ fn default_call_timeout() -> Duration {
 }
 fn default_max_body_bytes() -> usize {
     DEFAULT_MAX_BODY_BYTES
+}
+
+/// Default HTTP path of the Prometheus metrics.
+pub const DEFAULT_METRICS_PATH: &str = "/metrics";
+
+/// The `metrics:` section: Prometheus / OpenMetrics text on the gateway's
+/// listener, unauthenticated like `/healthz`. Its labels are methods, backend
+/// names, outcomes and decisions: no users, tokens or arguments.
+///
+/// ```
+/// let config = mcp_proxy::config::GatewayConfig::from_yaml_str(
+///     "metrics: {path: /internal/metrics}\nbackends:\n  - name: github\n    demo: github\n",
+///     "inline.yaml",
+/// ).unwrap();
+/// assert!(config.metrics.enabled);
+/// assert_eq!(config.metrics.path, "/internal/metrics");
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MetricsConfig {
+    /// Serve and record metrics (default `true`); `false`: no route (`404`)
+    /// and nothing recorded.
+    #[serde(default = "default_metrics_enabled")]
+    pub enabled: bool,
+    /// HTTP path of the metrics (`/metrics`).
+    #[serde(default = "default_metrics_path")]
+    pub path: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            enabled: default_metrics_enabled(),
+            path: default_metrics_path(),
+        }
+    }
+}
+
+fn default_metrics_enabled() -> bool {
+    true
+}
+fn default_metrics_path() -> String {
+    DEFAULT_METRICS_PATH.to_owned()
 }
 
 /// How the front verifies Okta access tokens.
@@ -359,6 +406,7 @@ impl GatewayConfig {
             allowed_origins: Vec::new(),
             auth: None,
             audit: crate::audit::AuditConfig::default(),
+            metrics: MetricsConfig::default(),
             policy: None,
             policy_file: None,
             backends,

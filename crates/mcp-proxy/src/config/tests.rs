@@ -268,6 +268,8 @@ audit:
   redact_keys: ["k${V}"]
   redact_patterns: ["p${V}"]
 policy_file: /etc/p${V}.yaml
+metrics:
+  path: /metrics${V}
 backends:
   - name: n${V}
     prefix: x${V}
@@ -315,6 +317,7 @@ backends:
     };
     let c = GatewayConfig::parse_with_env(text, "gw.yaml", &lookup, None).unwrap();
     assert_eq!(c.path, "/mcpv");
+    assert_eq!(c.metrics.path, "/metricsv");
     assert_eq!(c.separator, "v");
     assert_eq!(c.allowed_hosts.as_deref().unwrap(), ["hv"]);
     assert_eq!(c.allowed_origins, ["https://ov"]);
@@ -501,5 +504,39 @@ fn missing_file_is_a_clear_error() {
     assert!(
         err.to_string()
             .contains("cannot read config file /nonexistent/gw.yaml")
+    );
+}
+
+#[test]
+fn metrics_defaults_unknown_fields_and_path_rules() {
+    let backends = "backends:\n  - name: a\n    demo: github\n";
+    let config = parse(backends).unwrap();
+    assert!(config.metrics.enabled);
+    assert_eq!(config.metrics.path, "/metrics");
+    let config = parse(&format!("metrics: {{enabled: false}}\n{backends}")).unwrap();
+    assert!(!config.metrics.enabled);
+    assert_eq!(config.metrics.path, "/metrics");
+
+    let text = error(&format!("metrics:\n  enabeld: false\n{backends}"));
+    assert!(text.starts_with("gw.yaml:2:"), "{text}");
+    assert!(text.contains("unknown field `enabeld`"), "{text}");
+    assert_eq!(
+        error(&format!("metrics:\n  path: metrics\n{backends}")),
+        "gw.yaml:2: metrics.path: must start with `/`, e.g. `/metrics`"
+    );
+    for taken in ["/mcp", "/healthz", "/readyz", "/.well-known/x"] {
+        let text = error(&format!("metrics:\n  path: {taken}\n{backends}"));
+        assert!(
+            text.starts_with("gw.yaml:2: metrics.path: `") && text.contains("already a route"),
+            "{text}"
+        );
+    }
+    // The MCP endpoint moved: /mcp is free for metrics; disabled, the path is not checked.
+    assert!(parse(&format!("path: /rpc\nmetrics: {{path: /mcp}}\n{backends}")).is_ok());
+    assert!(
+        parse(&format!(
+            "metrics: {{enabled: false, path: /mcp}}\n{backends}"
+        ))
+        .is_ok()
     );
 }

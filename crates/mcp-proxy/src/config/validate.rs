@@ -16,6 +16,21 @@ impl GatewayConfig {
         if self.separator.is_empty() {
             return Err(src.error("separator", "must not be empty, e.g. `_`"));
         }
+        if self.metrics.enabled {
+            let metrics = &self.metrics.path;
+            if !metrics.starts_with('/') {
+                return Err(src.error("metrics.path", "must start with `/`, e.g. `/metrics`"));
+            }
+            let taken = [self.path.as_str(), "/healthz", "/readyz"];
+            if taken.contains(&metrics.as_str()) || metrics.starts_with("/.well-known/") {
+                return Err(src.error(
+                    "metrics.path",
+                    format!(
+                        "`{metrics}` is already a route of the gateway (the MCP endpoint, /healthz, /readyz, /.well-known/…); pick another, e.g. `/metrics`"
+                    ),
+                ));
+            }
+        }
         if self.backends.is_empty() {
             return Err(src.error("backends", "list at least one backend"));
         }

@@ -137,6 +137,23 @@ fn demo_backend(name: &str, exe: &Path) -> BackendConfig {
     }
 }
 
+/// What `--dev --stdio --dev-user <user>` prints on stderr when it serves
+/// (stdout is the MCP channel).
+pub fn stdio_banner(idp_base: &str, user: &str) -> String {
+    let group = USERS
+        .iter()
+        .find(|(login, _)| *login == user)
+        .map_or("no group", |(_, group)| group);
+    format!(
+        "mcp-proxy --dev --stdio is serving MCP on stdin/stdout (everything local, nothing real):\n  \
+         caller:   {user} ({group}), token from the embedded identity provider, scopes {}\n  \
+         idp:      {idp_base}  (okta-sim; issuer {idp_base}/oauth2/{AUTH_SERVER})\n  \
+         policy:   seed 001's group tables, unless --config gives one\n\
+         Close stdin to stop.",
+        SCOPES.join(" ")
+    )
+}
+
 /// The ready-to-paste commands printed when dev mode starts.
 pub fn banner(idp_base: &str, mcp_url: &str) -> String {
     let token_url = format!("{idp_base}/oauth2/{AUTH_SERVER}/v1/token");
