@@ -101,6 +101,10 @@ fn check_credentials(
         | CredentialsConfig::OauthClientCredentials {
             private_key_file: Some(file),
             ..
+        }
+        | CredentialsConfig::IdJag {
+            private_key_file: Some(file),
+            ..
         } => {
             let pem = read(file, "private_key_file")?;
             okta_auth::SigningKey::from_pem(&pem).map_err(|e| {

@@ -26,7 +26,7 @@ use mcp_authz::{PROMPTS_GET, RESOURCES_READ, Request, TOOLS_CALL};
 
 use crate::aggregate::{Catalog, Route};
 use crate::audit::{Entry, Outcome};
-use crate::backends::{Backend, CancelOnDrop, Live, LogLevel};
+use crate::backends::{Backend, Caller, CancelOnDrop, Live, LogLevel};
 use crate::gateway::Inner;
 use crate::identity::{anonymous, identity_of};
 use crate::metrics::SessionGuard;
@@ -66,6 +66,10 @@ struct Ticket {
     method: &'static str,
 }
 
+/// A routed request: the backend, its shared connection (none for a
+/// per-caller backend) and the item's route.
+type Routed = (Arc<Backend>, Option<Arc<Live>>, Route);
+
 enum Kind {
     Tool,
     Prompt,
@@ -82,12 +86,10 @@ impl GatewayHandler {
         }
     }
 
-    /// Resolves an exposed name to its backend's live connection.
-    fn route(
-        &self,
-        kind: Kind,
-        exposed: &str,
-    ) -> Result<(Arc<Backend>, Arc<Live>, Route), McpError> {
+    /// Resolves an exposed name to its backend and, for a shared backend, its
+    /// live connection (a per-caller backend's session is opened once the
+    /// request is admitted: [`GatewayHandler::caller_live`]).
+    fn route(&self, kind: Kind, exposed: &str) -> Result<Routed, McpError> {
         let catalog = self.inner.catalog();
         let (route, what) = match kind {
             Kind::Tool => (catalog.tool(exposed), "tool"),
@@ -120,10 +122,63 @@ impl GatewayHandler {
             .get(route.backend)
             .cloned()
             .ok_or_else(|| McpError::internal_error("routing table out of date", None))?;
+        if backend.is_per_caller() {
+            return Ok((backend, None, route));
+        }
         let live = backend
             .live()
             .ok_or_else(|| unavailable(&backend, exposed))?;
-        Ok((backend, live, route))
+        Ok((backend, Some(live), route))
+    }
+
+    /// The caller's own session with a per-caller backend (opened on first
+    /// use); a failure is audited as a backend error and answered clearly.
+    async fn caller_live(
+        &self,
+        context: &RequestContext<RoleServer>,
+        ticket: &Ticket,
+        live: Option<Arc<Live>>,
+    ) -> Result<Arc<Live>, McpError> {
+        if let Some(live) = live {
+            return Ok(live);
+        }
+        let backend = &ticket.backend;
+        match open_caller_session(context, backend).await {
+            Ok(live) => Ok(live),
+            Err(reason) => {
+                let error = McpError::new(
+                    ErrorCode(BACKEND_UNAVAILABLE),
+                    format!(
+                        "backend `{}` cannot serve `{}` for you: {reason}",
+                        backend.config.name, ticket.exposed
+                    ),
+                    Some(json!({ "backend": backend.config.name, "reason": "caller_credentials" })),
+                );
+                let failed: Result<(), McpError> = Err(error.clone());
+                self.finish(context, ticket, &failed, |()| false);
+                Err(error)
+            }
+        }
+    }
+
+    /// Opens this caller's session with every per-caller backend whose lists
+    /// nobody has published yet, so their items can be listed and called.
+    async fn publish_caller_lists(&self, context: &RequestContext<RoleServer>) {
+        let mut published = false;
+        for backend in &self.inner.backends.list {
+            if backend.is_per_caller() && backend.live().is_none() {
+                match open_caller_session(context, backend).await {
+                    Ok(_) => published = true,
+                    Err(reason) => {
+                        tracing::debug!(backend = %backend.config.name, "no caller session: {reason}");
+                    }
+                }
+            }
+        }
+        if published {
+            // Now, not when the change watcher gets to it: this request lists or routes next.
+            self.inner.rebuild();
+        }
     }
 
     /// Decides one routed request against the policy (when there is one);
@@ -273,6 +328,51 @@ impl GatewayHandler {
     }
 }
 
+/// Opens (or reuses) the caller's session with a per-caller `backend`: the
+/// caller is the verified token's `iss` + `sub`, the backend's token is theirs
+/// (`passthrough`) or an ID-JAG exchange of their ID token (`id_jag`).
+async fn open_caller_session(
+    context: &RequestContext<RoleServer>,
+    backend: &Arc<Backend>,
+) -> Result<Arc<Live>, String> {
+    let parts = context
+        .extensions
+        .get::<http::request::Parts>()
+        .ok_or("it acts as each caller, which needs the HTTP front and the caller's token")?;
+    let claims = parts
+        .extensions
+        .get::<okta_auth::Verified<okta_auth::OktaClaims>>()
+        .map(|verified| &verified.claims().raw)
+        .ok_or("it acts as each caller, which needs a signed-in caller")?;
+    let claim = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
+    let (Some(issuer), Some(subject)) = (claim("iss"), claim("sub")) else {
+        return Err("the caller's token has no `iss` or `sub`".to_owned());
+    };
+    let token = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.get(..7)
+                .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+                .map(|_| v[7..].trim())
+        })
+        .ok_or("the caller's bearer token is missing")?;
+    let id_token = backend
+        .id_token_header()
+        .and_then(|name| parts.headers.get(name))
+        .and_then(|v| v.to_str().ok());
+    let caller = Caller {
+        token,
+        id_token,
+        user_id: claim("uid").or(Some(subject)),
+    };
+    let backend_token = backend.caller_token(&caller).await?;
+    backend
+        .caller_session(&format!("{issuer}\n{subject}"), &backend_token)
+        .await
+}
+
 /// The caller of this request: the session's fixed identity on the stdio
 /// front, else the HTTP request's token (anonymous without one).
 fn caller(context: &RequestContext<RoleServer>) -> mcp_authz::Identity {
@@ -405,6 +505,7 @@ impl ServerHandler for GatewayHandler {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
+        self.publish_caller_lists(&context).await;
         let catalog = self.inner.catalog();
         let tools = self.visible(
             &context,
@@ -422,6 +523,7 @@ impl ServerHandler for GatewayHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let exposed = request.name.to_string();
+        self.publish_caller_lists(&context).await;
         let (backend, live, route) = self.route(Kind::Tool, &exposed)?;
         let ticket = self.admit(
             &context,
@@ -431,6 +533,7 @@ impl ServerHandler for GatewayHandler {
             &route.original,
             request.arguments.as_ref(),
         )?;
+        let live = self.caller_live(&context, &ticket, live).await?;
         request.name = route.original.into();
         let timeout = self.timeout(&backend);
         let progress = context
@@ -459,6 +562,7 @@ impl ServerHandler for GatewayHandler {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
+        self.publish_caller_lists(&context).await;
         let catalog = self.inner.catalog();
         let prompts = self.visible(
             &context,
@@ -476,6 +580,7 @@ impl ServerHandler for GatewayHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
         let exposed = request.name.clone();
+        self.publish_caller_lists(&context).await;
         let (backend, live, route) = self.route(Kind::Prompt, &exposed)?;
         let ticket = self.admit(
             &context,
@@ -485,6 +590,7 @@ impl ServerHandler for GatewayHandler {
             &route.original,
             request.arguments.as_ref(),
         )?;
+        let live = self.caller_live(&context, &ticket, live).await?;
         request.name = route.original;
         let timeout = self.timeout(&backend);
         let result = forward(
@@ -504,6 +610,7 @@ impl ServerHandler for GatewayHandler {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
+        self.publish_caller_lists(&context).await;
         let catalog = self.inner.catalog();
         let resources = self.visible(
             &context,
@@ -521,6 +628,7 @@ impl ServerHandler for GatewayHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let uri = request.uri.clone();
+        self.publish_caller_lists(&context).await;
         let (backend, live, route) = self.route(Kind::Resource, &uri)?;
         let ticket = self.admit(
             &context,
@@ -530,6 +638,7 @@ impl ServerHandler for GatewayHandler {
             &route.original,
             None,
         )?;
+        let live = self.caller_live(&context, &ticket, live).await?;
         let timeout = self.timeout(&backend);
         let result = forward(
             &backend,

@@ -83,7 +83,8 @@ impl Inner {
         self.backends.clients.register(peer, level);
     }
 
-    fn rebuild(&self) {
+    /// Rebuilds the catalog from the backends' current lists.
+    pub(crate) fn rebuild(&self) {
         match aggregate::build(&self.backends.list, &self.config.separator, false) {
             Ok(catalog) => {
                 if let Ok(mut slot) = self.catalog.write() {
@@ -414,7 +415,10 @@ async fn metrics(inner: Arc<Inner>) -> Response {
 
 async fn readyz(inner: Arc<Inner>) -> Response {
     let backends = inner.backends.status();
-    let any_up = backends.iter().any(|b| b.state == "up");
+    // A per-caller backend waiting for its first caller is ready to serve.
+    let any_up = backends
+        .iter()
+        .any(|b| b.state == "up" || b.state == "on_demand");
     let keys = inner.auth.as_ref().map(|a| !a.jwks.kids().is_empty());
     let ready = any_up && keys.unwrap_or(true);
     let status = if ready {

@@ -11,7 +11,7 @@ use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::client::BackendClient;
-use super::reuse::Reusable;
+use super::reuse::{Reusable, TokenSlot};
 use crate::config::{BackendConfig, TransportConfig};
 use crate::stdio::TOKEN_ENV;
 
@@ -27,6 +27,7 @@ pub(crate) async fn connect(
     client: BackendClient,
     auth_header: Option<(http::HeaderName, http::HeaderValue)>,
     mcp_auth: Option<McpAuthClient>,
+    token: Option<TokenSlot>,
 ) -> Result<Connection, String> {
     match &config.transport {
         TransportConfig::Stdio(stdio) => {
@@ -72,14 +73,15 @@ pub(crate) async fn connect(
             };
             let service = match mcp_auth {
                 Some(auth) => {
-                    let http_client = Reusable(AuthorizedHttpClient::new(http_client, auth));
+                    let http_client =
+                        Reusable::new(AuthorizedHttpClient::new(http_client, auth), token);
                     let transport =
                         StreamableHttpClientTransport::with_client(http_client, transport_config);
                     client.serve(transport).await.map_err(handshake)?
                 }
                 None => {
                     let transport = StreamableHttpClientTransport::with_client(
-                        Reusable(http_client),
+                        Reusable::new(http_client, token),
                         transport_config,
                     );
                     client.serve(transport).await.map_err(handshake)?

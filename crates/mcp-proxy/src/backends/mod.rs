@@ -5,6 +5,7 @@
 mod client;
 mod connect;
 mod outgoing;
+mod per_caller;
 mod reuse;
 
 use std::sync::{Arc, RwLock};
@@ -21,6 +22,7 @@ use crate::config::BackendConfig;
 use client::BackendClient;
 pub(crate) use client::{CancelOnDrop, Clients, LogLevel, ProgressRoutes};
 use connect::connect;
+pub(crate) use outgoing::Caller;
 use outgoing::Outgoing;
 
 /// How often a live backend is pinged to notice a dead connection.
@@ -47,6 +49,8 @@ pub(crate) struct Live {
 
 enum State {
     Starting,
+    /// A per-caller backend no caller has opened a session with yet.
+    OnDemand,
     Up(Arc<Live>),
     Down(String),
     Stopped,
@@ -61,6 +65,10 @@ pub(crate) struct Backend {
     generation: Arc<watch::Sender<u64>>,
     /// The gateway's clients, which hear this backend's log messages.
     clients: Arc<Clients>,
+    /// One session per caller, for credentials that depend on the caller.
+    callers: Option<per_caller::CallerSessions>,
+    /// Turns true when the gateway stops.
+    shutdown: watch::Receiver<bool>,
 }
 
 /// A snapshot of a backend's health, for `/readyz`, logs and tests.
@@ -69,7 +77,8 @@ pub(crate) struct Backend {
 pub struct BackendStatus {
     /// Backend name.
     pub name: String,
-    /// `starting`, `up`, `down` or `stopped`.
+    /// `starting`, `up`, `down`, `stopped`, or `on_demand` (a per-caller
+    /// backend no caller has opened a session with yet).
     pub state: &'static str,
     /// Why it is down.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,6 +87,9 @@ pub struct BackendStatus {
     pub tools: usize,
     /// Times it was (re)connected after the first connection.
     pub restarts: u64,
+    /// Open caller sessions (per-caller backends: `passthrough`, `id_jag`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub caller_sessions: usize,
     /// Process id of the child (stdio and demo backends), for operators.
     #[serde(skip)]
     pub pid: Option<u32>,
@@ -91,7 +103,9 @@ impl Backend {
         self.generation.send_modify(|g| *g = g.wrapping_add(1));
     }
 
-    /// The live connection, when the backend is up.
+    /// The live connection, when the backend is up. For a per-caller backend
+    /// it is the session that published the lists: use it for its lists only,
+    /// never for calls (those go through [`Backend::caller_session`]).
     pub(crate) fn live(&self) -> Option<Arc<Live>> {
         match &*self.state.read().ok()? {
             State::Up(live) => Some(Arc::clone(live)),
@@ -99,10 +113,22 @@ impl Backend {
         }
     }
 
+    /// The token a per-caller backend receives for `caller` (their own, or
+    /// their ID token exchanged through cross-app access).
+    pub(crate) async fn caller_token(&self, caller: &Caller<'_>) -> Result<String, String> {
+        self.outgoing.token_for(caller).await
+    }
+
+    /// The request header an `id_jag` backend reads the caller's ID token from.
+    pub(crate) fn id_token_header(&self) -> Option<&http::HeaderName> {
+        self.outgoing.id_token_header()
+    }
+
     /// Why the backend is not up (for error messages).
     pub(crate) fn unavailable_reason(&self) -> String {
         match self.state.read().as_deref() {
             Ok(State::Starting) => "it is still starting".to_owned(),
+            Ok(State::OnDemand) => "no session with it is open".to_owned(),
             Ok(State::Down(reason)) => {
                 format!("it is down ({reason}); the gateway is reconnecting")
             }
@@ -116,6 +142,7 @@ impl Backend {
         let restarts = self.restarts.load(std::sync::atomic::Ordering::Relaxed);
         let (state, reason, tools, pid) = match self.state.read().as_deref() {
             Ok(State::Starting) => ("starting", None, 0, None),
+            Ok(State::OnDemand) => ("on_demand", None, 0, None),
             Ok(State::Up(live)) => ("up", None, live.tools.len(), live.pid),
             Ok(State::Down(reason)) => ("down", Some(reason.clone()), 0, None),
             Ok(State::Stopped) | Err(_) => ("stopped", None, 0, None),
@@ -126,6 +153,7 @@ impl Backend {
             reason,
             tools,
             restarts,
+            caller_sessions: self.caller_sessions(),
             pid,
         }
     }
@@ -243,7 +271,7 @@ impl Backend {
         progress: Arc<ProgressRoutes>,
     ) -> Result<Opened, String> {
         let auth = self.outgoing.for_connection().await?;
-        let connection = connect(&self.config, client, auth.header, auth.mcp).await?;
+        let connection = connect(&self.config, client, auth.header, auth.mcp, None).await?;
         let peer = connection.service.peer().clone();
         let (tools, prompts, resources) = list_all(&peer)
             .await
@@ -340,14 +368,26 @@ impl Backends {
                     message,
                 }
             })?;
+            let per_caller = config.credentials.per_caller();
             let backend = Arc::new(Backend {
                 config: config.clone(),
                 outgoing,
-                state: RwLock::new(State::Starting),
+                state: RwLock::new(if per_caller {
+                    State::OnDemand
+                } else {
+                    State::Starting
+                }),
                 restarts: std::sync::atomic::AtomicU64::new(0),
                 generation: Arc::clone(&generation),
                 clients: Arc::clone(&clients),
+                callers: per_caller.then(per_caller::CallerSessions::default),
+                shutdown: shutdown_rx.clone(),
             });
+            if per_caller {
+                // Sessions open when callers come; nothing to supervise.
+                list.push(backend);
+                continue;
+            }
             let (tx, rx) = oneshot::channel();
             first_attempts.push(rx);
             tasks.push(tokio::spawn(
@@ -394,4 +434,8 @@ impl Backends {
     pub(crate) fn status(&self) -> Vec<BackendStatus> {
         self.list.iter().map(|b| b.status()).collect()
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

@@ -1,7 +1,9 @@
 //! Outgoing credentials of an HTTP backend, resolved at startup: a static
 //! header, an okta-auth `TokenSource` whose token is put on each new
 //! connection (the supervisor reconnects shortly before the token expires),
-//! or an okta-auth `McpAuthClient` that authorizes every request itself.
+//! or an okta-auth `McpAuthClient` that authorizes every request itself;
+//! or, for the per-caller kinds, what turns a caller into a token: their own
+//! token (`passthrough`) or an id-jag `IdJagFlow` (`id_jag`).
 
 use std::time::{Duration, Instant};
 
@@ -20,6 +22,24 @@ pub(crate) enum Outgoing {
     Header(HeaderName, HeaderValue),
     Okta(TokenSource),
     Mcp(McpAuthClient),
+    /// The caller's own access token.
+    Passthrough,
+    /// The caller's ID token exchanged for an access token at the backend's AS.
+    IdJag {
+        flow: id_jag::IdJagFlow,
+        scopes: Vec<String>,
+        header: HeaderName,
+    },
+}
+
+/// Who calls, as far as per-caller credentials need to know.
+pub(crate) struct Caller<'a> {
+    /// The caller's bearer token (verified by the front).
+    pub(crate) token: &'a str,
+    /// The ID token header named by `id_token_header`, if present.
+    pub(crate) id_token: Option<&'a str>,
+    /// The verified access token's `uid` (Okta user id), else its `sub`.
+    pub(crate) user_id: Option<&'a str>,
 }
 
 /// Headers for one connection, and when to renew it.
@@ -126,6 +146,77 @@ impl Outgoing {
                     .map(Outgoing::Mcp)
                     .map_err(|e| format!("credentials: {e}"))
             }
+            CredentialsConfig::Passthrough => Ok(Outgoing::Passthrough),
+            CredentialsConfig::IdJag {
+                idp_token_endpoint,
+                resource_token_endpoint,
+                audience,
+                resource,
+                client_id,
+                client_secret,
+                private_key_file,
+                scopes,
+                id_token_header,
+            } => {
+                let auth = client_auth(
+                    client_id,
+                    client_secret.as_ref(),
+                    private_key_file.as_deref(),
+                )?;
+                let mut builder = id_jag::IdJagFlow::builder()
+                    .idp_token_endpoint(idp_token_endpoint.clone())
+                    .resource_token_endpoint(resource_token_endpoint.clone())
+                    .audience(audience.clone())
+                    .client_auth(auth);
+                if let Some(resource) = resource {
+                    builder = builder.resource(resource.clone());
+                }
+                let header = HeaderName::from_bytes(id_token_header.as_bytes()).map_err(|_| {
+                    format!("credentials.id_token_header `{id_token_header}` is not a header name")
+                })?;
+                Ok(Outgoing::IdJag {
+                    flow: builder.build().map_err(|e| format!("credentials: {e}"))?,
+                    scopes: scopes.clone(),
+                    header,
+                })
+            }
+        }
+    }
+
+    /// The ID token header of an `id_jag` backend.
+    pub(crate) fn id_token_header(&self) -> Option<&HeaderName> {
+        match self {
+            Outgoing::IdJag { header, .. } => Some(header),
+            _ => None,
+        }
+    }
+
+    /// The token a per-caller backend receives for `caller`.
+    pub(crate) async fn token_for(&self, caller: &Caller<'_>) -> Result<String, String> {
+        match self {
+            Outgoing::Passthrough => Ok(caller.token.to_owned()),
+            Outgoing::IdJag {
+                flow,
+                scopes,
+                header,
+            } => {
+                let id_token = caller.id_token.ok_or_else(|| {
+                    format!("this backend acts as you through cross-app access: send your OpenID Connect ID token in the `{header}` header")
+                })?;
+                let subject = id_token_subject(id_token)
+                    .ok_or_else(|| format!("the `{header}` header does not hold a JWT ID token"))?;
+                if caller.user_id != Some(subject.as_str()) {
+                    return Err(format!(
+                        "the ID token in `{header}` belongs to another user than the access token"
+                    ));
+                }
+                let token = flow
+                    .access_token(id_token, scopes)
+                    .await
+                    .map_err(|e| format!("cross-app access (ID-JAG) failed: {e}"))?;
+                Ok(token.secret().to_owned())
+            }
+            _ => Err("this backend's credentials do not depend on the caller".to_owned()),
         }
     }
 
@@ -147,6 +238,9 @@ impl Outgoing {
                 renew_at: None,
                 mcp: Some(auth.clone()),
             }),
+            Outgoing::Passthrough | Outgoing::IdJag { .. } => {
+                Err("per-caller credentials have no shared connection".to_owned())
+            }
             Outgoing::Okta(tokens) => {
                 let token = tokens
                     .token()
@@ -165,4 +259,16 @@ impl Outgoing {
             }
         }
     }
+}
+
+/// The `sub` of a JWT's payload, unverified: only compared with the verified
+/// access token's user; the IdP verifies the ID token when it exchanges it.
+fn id_token_subject(jwt: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("sub")?.as_str().map(str::to_owned)
 }

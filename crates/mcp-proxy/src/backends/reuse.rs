@@ -10,6 +10,11 @@
 //! (a conforming server ends it right after the response, so this takes
 //! microseconds), bounded by [`DRAIN_LIMIT`], after which the stream is
 //! dropped as before.
+//!
+//! It also carries the token of a per-caller backend session
+//! ([`TokenSlot`]): the front puts the caller's current token in the slot
+//! before each call and every request of the session sends it, so a renewed
+//! token needs no new session.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -34,8 +39,51 @@ pub(crate) const DRAIN_LIMIT: Duration = Duration::from_millis(100);
 /// A [`StreamableHttpClient`] whose POST answer streams, when dropped before
 /// their end, are read to the end in the background so the connection goes
 /// back to the pool. Long-lived GET streams are passed through unchanged.
+/// With a [`TokenSlot`], every request sends the slot's token as its bearer.
 #[derive(Clone)]
-pub(crate) struct Reusable<C>(pub(crate) C);
+pub(crate) struct Reusable<C> {
+    inner: C,
+    token: Option<TokenSlot>,
+}
+
+impl<C> Reusable<C> {
+    /// Wraps `inner`; requests send `token`'s current value when given.
+    pub(crate) fn new(inner: C, token: Option<TokenSlot>) -> Self {
+        Self { inner, token }
+    }
+
+    fn auth(&self, auth_header: Option<String>) -> Option<String> {
+        match &self.token {
+            Some(slot) => Some(slot.get()),
+            None => auth_header,
+        }
+    }
+}
+
+/// The bearer token of one caller's backend session, replaced by the front
+/// before each call with the caller's current one.
+#[derive(Clone, Default)]
+pub(crate) struct TokenSlot(Arc<std::sync::RwLock<String>>);
+
+impl TokenSlot {
+    /// A slot holding `token`.
+    pub(crate) fn new(token: String) -> Self {
+        Self(Arc::new(std::sync::RwLock::new(token)))
+    }
+
+    /// Replaces the token (when it changed).
+    pub(crate) fn set(&self, token: &str) {
+        if self.get() != token
+            && let Ok(mut slot) = self.0.write()
+        {
+            token.clone_into(&mut slot);
+        }
+    }
+
+    fn get(&self) -> String {
+        self.0.read().map(|t| t.clone()).unwrap_or_default()
+    }
+}
 
 /// An SSE answer stream that drains itself when dropped early.
 struct DrainOnDrop {
@@ -102,8 +150,14 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for Reusable<C> {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
-        self.0
-            .post_message(uri, message, session_id, auth_header, custom_headers)
+        self.inner
+            .post_message(
+                uri,
+                message,
+                session_id,
+                self.auth(auth_header),
+                custom_headers,
+            )
             .await
             .map(reusable)
     }
@@ -117,12 +171,12 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for Reusable<C> {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
-        self.0
+        self.inner
             .post_message_with_max_sse_event_size(
                 uri,
                 message,
                 session_id,
-                auth_header,
+                self.auth(auth_header),
                 custom_headers,
                 max_sse_event_size,
             )
@@ -139,12 +193,12 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for Reusable<C> {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         limits: StreamableHttpResponseLimits,
     ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
-        self.0
+        self.inner
             .post_message_with_response_limits(
                 uri,
                 message,
                 session_id,
-                auth_header,
+                self.auth(auth_header),
                 custom_headers,
                 limits,
             )
@@ -159,8 +213,8 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for Reusable<C> {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<(), StreamableHttpError<Self::Error>> {
-        self.0
-            .delete_session(uri, session_id, auth_header, custom_headers)
+        self.inner
+            .delete_session(uri, session_id, self.auth(auth_header), custom_headers)
             .await
     }
 
@@ -172,8 +226,14 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for Reusable<C> {
         auth_header: Option<String>,
         custom_headers: HashMap<HeaderName, HeaderValue>,
     ) -> Result<BoxedSseResponse, StreamableHttpError<Self::Error>> {
-        self.0
-            .get_stream(uri, session_id, last_event_id, auth_header, custom_headers)
+        self.inner
+            .get_stream(
+                uri,
+                session_id,
+                last_event_id,
+                self.auth(auth_header),
+                custom_headers,
+            )
             .await
     }
 
@@ -186,12 +246,12 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for Reusable<C> {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> Result<BoxedSseResponse, StreamableHttpError<Self::Error>> {
-        self.0
+        self.inner
             .get_stream_with_max_sse_event_size(
                 uri,
                 session_id,
                 last_event_id,
-                auth_header,
+                self.auth(auth_header),
                 custom_headers,
                 max_sse_event_size,
             )

@@ -1,5 +1,6 @@
 //! Outgoing credentials of an HTTP backend: what the gateway sends to it.
-//! The caller's own token is never forwarded.
+//! The caller's own token is never forwarded unless a backend says
+//! `type: passthrough`.
 
 use std::path::PathBuf;
 
@@ -89,6 +90,58 @@ pub enum CredentialsConfig {
         #[serde(default)]
         authorization_server: Option<String>,
     },
+    /// The caller's own access token, forwarded unchanged. Opt-in per backend:
+    /// the MCP authorization spec forbids token passthrough (the backend would
+    /// accept tokens issued for the gateway, and could replay them), so use it
+    /// only for a backend that is part of the same resource as the gateway.
+    /// Each caller (token `iss` + `sub`) gets its own backend session.
+    Passthrough,
+    /// Cross-app access: the caller's OpenID Connect ID token is exchanged at
+    /// the IdP (RFC 8693) for an ID-JAG for the backend's authorization server,
+    /// and that for an access token (RFC 7523 JWT bearer), with id-jag's
+    /// `IdJagFlow` (cached per ID token and scopes). The caller sends the ID
+    /// token it got when the user signed in to the gateway's Okta app (the
+    /// `client_id` below: the IdP only exchanges ID tokens issued to the client
+    /// asking) in the `id_token_header` header, beside its access token; its
+    /// `sub` must be the access token's `uid` (or `sub`). Each caller gets its
+    /// own backend session.
+    IdJag {
+        /// The IdP's (Okta org authorization server's) token endpoint.
+        idp_token_endpoint: String,
+        /// The token endpoint of the backend's authorization server.
+        resource_token_endpoint: String,
+        /// The backend authorization server's issuer (the ID-JAG's `aud`).
+        audience: String,
+        /// RFC 8707 resource of the backend (default: none sent).
+        #[serde(default)]
+        resource: Option<String>,
+        /// The gateway's client id at the IdP (the app users sign in to).
+        client_id: String,
+        /// Its secret (`client_secret_basic`), or…
+        #[serde(default)]
+        client_secret: Option<Secret>,
+        /// …a PEM private key file (`private_key_jwt`).
+        #[serde(default)]
+        private_key_file: Option<PathBuf>,
+        /// Scopes to ask the backend's authorization server for.
+        #[serde(default)]
+        scopes: Vec<String>,
+        /// Request header carrying the caller's ID token (default `X-Okta-Id-Token`).
+        #[serde(default = "id_token_header")]
+        id_token_header: String,
+    },
+}
+
+impl CredentialsConfig {
+    /// True when each caller needs a backend session of its own (the
+    /// credential depends on who calls).
+    pub fn per_caller(&self) -> bool {
+        matches!(self, Self::Passthrough | Self::IdJag { .. })
+    }
+}
+
+fn id_token_header() -> String {
+    "X-Okta-Id-Token".to_owned()
 }
 
 fn authorization() -> String {

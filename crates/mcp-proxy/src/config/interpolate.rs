@@ -201,6 +201,28 @@ fn interpolate_backend(
             x.list(scopes, &field("scopes"))?;
             x.option(authorization_server, &field("authorization_server"))?;
         }
+        CredentialsConfig::Passthrough => {}
+        CredentialsConfig::IdJag {
+            idp_token_endpoint,
+            resource_token_endpoint,
+            audience,
+            resource,
+            client_id,
+            client_secret,
+            private_key_file,
+            scopes,
+            id_token_header,
+        } => {
+            x.string(idp_token_endpoint, &field("idp_token_endpoint"))?;
+            x.string(resource_token_endpoint, &field("resource_token_endpoint"))?;
+            x.string(audience, &field("audience"))?;
+            x.option(resource, &field("resource"))?;
+            x.string(client_id, &field("client_id"))?;
+            x.secret(client_secret, &field("client_secret"))?;
+            x.path(private_key_file, &field("private_key_file"))?;
+            x.list(scopes, &field("scopes"))?;
+            x.string(id_token_header, &field("id_token_header"))?;
+        }
     }
     Ok(())
 }

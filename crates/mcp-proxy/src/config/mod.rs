@@ -492,6 +492,10 @@ impl GatewayConfig {
                 | CredentialsConfig::OauthClientCredentials {
                     private_key_file: Some(file),
                     ..
+                }
+                | CredentialsConfig::IdJag {
+                    private_key_file: Some(file),
+                    ..
                 } => resolve(file, dir),
                 _ => {}
             }

@@ -216,6 +216,35 @@ fn validate_credentials(src: &Source, i: usize, backend: &BackendConfig) -> Resu
             private_key_file,
             ..
         } => one_client_credential(src, &field, client_secret, private_key_file),
+        CredentialsConfig::Passthrough => Ok(()),
+        CredentialsConfig::IdJag {
+            idp_token_endpoint,
+            resource_token_endpoint,
+            client_secret,
+            private_key_file,
+            id_token_header,
+            ..
+        } => {
+            secure_url(src, &field(".idp_token_endpoint"), idp_token_endpoint)?;
+            secure_url(
+                src,
+                &field(".resource_token_endpoint"),
+                resource_token_endpoint,
+            )?;
+            if http::HeaderName::from_bytes(id_token_header.as_bytes()).is_err() {
+                return Err(src.error(
+                    &field(".id_token_header"),
+                    format!("`{id_token_header}` is not a header name"),
+                ));
+            }
+            if id_token_header.eq_ignore_ascii_case("authorization") {
+                return Err(src.error(
+                    &field(".id_token_header"),
+                    "the ID token cannot travel in `Authorization` (that is the caller's access token)",
+                ));
+            }
+            one_client_credential(src, &field, client_secret, private_key_file)
+        }
     }
 }
 
