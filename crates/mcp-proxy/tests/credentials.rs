@@ -297,49 +297,6 @@ async fn cross_app_sim() -> okta_sim::OktaSim {
     sim
 }
 
-/// The jira demo behind okta-auth, accepting only tokens of the `crm`
-/// authorization server (audience `api://crm`, scope `crm:read`); records
-/// the `Authorization` header of every request.
-async fn crm_backend(sim: &okta_sim::OktaSim) -> (String, Seen) {
-    use okta_auth::{AuthLayer, JwksCache, Verifier, require_scopes};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    let jwks = JwksCache::builder()
-        .jwks_uri(sim.jwks_uri("crm"))
-        .issuer(sim.issuer("crm"))
-        .build()
-        .await
-        .unwrap();
-    let verifier = Verifier::builder(jwks)
-        .issuer(sim.issuer("crm"))
-        .audience("api://crm")
-        .build()
-        .unwrap();
-    let seen: Seen = Arc::default();
-    let record = Arc::clone(&seen);
-    let service = StreamableHttpService::new(
-        || Ok(mcp_proxy::demo::server("jira").unwrap()),
-        Arc::new(LocalSessionManager::default()),
-        StreamableHttpServerConfig::default(),
-    );
-    let app = axum::Router::new()
-        .route_service("/mcp", service)
-        .route_layer(require_scopes(["crm:read"]))
-        .layer(AuthLayer::new(verifier))
-        .layer(axum::middleware::from_fn(
-            move |request: axum::extract::Request, next: axum::middleware::Next| {
-                let auth = request
-                    .headers()
-                    .get("authorization")
-                    .map(|v| v.to_str().unwrap().to_owned());
-                record.lock().unwrap().push((auth, None));
-                next.run(request)
-            },
-        ));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, seen)
-}
-
 /// An ID token for `user` from the org server, issued to `gateway-app`.
 async fn id_token(sim: &okta_sim::OktaSim, user: &str) -> String {
     let org = okta_auth::TokenEndpointClient::new(
@@ -394,7 +351,7 @@ fn jwt_claims(jwt: &str) -> serde_json::Value {
 #[tokio::test]
 async fn id_jag_exchanges_the_callers_id_token_for_a_backend_token_per_caller() {
     let sim = cross_app_sim().await;
-    let (url, seen) = crm_backend(&sim).await;
+    let (url, seen) = protected_backend(&sim, "crm", "api://crm", "crm:read").await;
     let credentials = format!(
         "    credentials:\n      type: id_jag\n      idp_token_endpoint: {}\n      resource_token_endpoint: {}\n      audience: {}\n      client_id: gateway-app\n      client_secret: gateway-secret\n      scopes: [crm:read]\n",
         sim.org_token_endpoint(),
@@ -487,27 +444,32 @@ async fn id_jag_exchanges_the_callers_id_token_for_a_backend_token_per_caller() 
 
 /// A real streamable-HTTP MCP server (the jira demo) protected as the MCP
 /// authorization spec wants: okta-auth's `AuthLayer` (tokens of the sim's
-/// `default` server, whose audience is `api://default` as on Okta, scope
-/// `mcp:read` required) and
-/// RFC 9728 metadata naming the sim. Records the `Authorization` headers.
-async fn protected_backend(sim: &okta_sim::OktaSim) -> (String, Seen) {
+/// authorization server `server` with `audience`, e.g. `default` and
+/// `api://default` as on Okta, `scope` required) and RFC 9728 metadata
+/// naming that server. Records the `Authorization` headers.
+async fn protected_backend(
+    sim: &okta_sim::OktaSim,
+    server: &str,
+    audience: &str,
+    scope: &str,
+) -> (String, Seen) {
     use okta_auth::{AuthLayer, JwksCache, ProtectedResourceMetadata, Verifier, require_scopes};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
     let jwks = JwksCache::builder()
-        .jwks_uri(sim.jwks_uri("default"))
-        .issuer(sim.issuer("default"))
+        .jwks_uri(sim.jwks_uri(server))
+        .issuer(sim.issuer(server))
         .build()
         .await
         .unwrap();
     let verifier = Verifier::builder(jwks)
-        .issuer(sim.issuer("default"))
-        .audience(dev::AUDIENCE)
+        .issuer(sim.issuer(server))
+        .audience(audience)
         .build()
         .unwrap();
     let metadata = ProtectedResourceMetadata::new(&url)
-        .authorization_server(sim.issuer("default"))
-        .scopes(["mcp:read"]);
+        .authorization_server(sim.issuer(server))
+        .scopes([scope]);
     let auth = AuthLayer::new(verifier)
         .resource_metadata_from(&metadata)
         .unwrap();
@@ -520,7 +482,7 @@ async fn protected_backend(sim: &okta_sim::OktaSim) -> (String, Seen) {
     let record = Arc::clone(&seen);
     let app = axum::Router::new()
         .route_service("/mcp", service)
-        .layer(require_scopes(["mcp:read"]))
+        .layer(require_scopes([scope]))
         .layer(auth)
         .layer(axum::middleware::from_fn(
             move |request: axum::extract::Request, next: axum::middleware::Next| {
@@ -546,7 +508,7 @@ async fn oauth_client_credentials_discover_the_backends_authorization_server() {
     let sim = dev::start_idp("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let (url, seen) = protected_backend(&sim).await;
+    let (url, seen) = protected_backend(&sim, "default", dev::AUDIENCE, "mcp:read").await;
     let creds = format!(
         "    credentials:\n      type: oauth_client_credentials\n      client_id: dev-agent\n      client_secret: dev-secret\n      authorization_server: {}\n",
         sim.issuer("default")
@@ -580,7 +542,7 @@ async fn oauth_client_credentials_pinned_to_another_server_fail_clearly() {
     let sim = dev::start_idp("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let (url, _) = protected_backend(&sim).await;
+    let (url, _) = protected_backend(&sim, "default", dev::AUDIENCE, "mcp:read").await;
     let yaml = format!(
         "policy:\n  default: allow\nbackends:\n  - name: jira\n    backoff_initial: 50ms\n    http:\n      url: {url}\n    credentials:\n      type: oauth_client_credentials\n      client_id: dev-agent\n      client_secret: dev-secret\n      authorization_server: https://elsewhere.example.com\n"
     );
