@@ -14,7 +14,10 @@
 //!   difference between the two is the gateway's own work plus one HTTP hop
 //!   on loopback, the hop any HTTP backend costs.
 //! - `rmcp_client_over_loopback`: the hop alone, rmcp's streamable-HTTP client
-//!   calling the jira backend over loopback (no gateway, no connection reuse fix). Token verification uses an
+//!   calling the jira backend over loopback (no gateway, no connection reuse fix).
+//! - `raw_post_over_loopback`: the same call as one plain reqwest POST on an
+//!   MCP session with the backend, the answer read to the end: the floor of
+//!   any HTTP hop. Token verification uses an
 //!   okta-sim started in this process (JWKS fetched once at start).
 //! - `gateway_tools_call_no_auth_no_policy`: the same gateway without `auth:`
 //!   and without a policy, so the difference to `gateway_tools_call` is the
@@ -145,7 +148,7 @@ fn front(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let (sim, gateways, direct, through, open, hop) = rt.block_on(async {
+    let (sim, gateways, direct, through, open, hop, hop_url) = rt.block_on(async {
         // The backend the gateway calls: the jira demo on loopback, TCP_NODELAY
         // (SSE answers are written in pieces; Nagle would add a delayed ACK).
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -176,6 +179,7 @@ fn front(c: &mut Criterion) {
         // calling the backend over loopback.
         let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(backend.as_str());
         let hop = rmcp::ServiceExt::serve((), transport).await.unwrap();
+        let hop_url = backend.clone();
         let direct = Session::open(jira_router(), None).await;
         let through = Session::open(gateway.router().unwrap(), Some(token)).await;
         let open = Session::open(unprotected.router().unwrap(), None).await;
@@ -185,7 +189,15 @@ fn front(c: &mut Criterion) {
             open.call("jira_get_issue").await,
             "open gateway call failed"
         );
-        (sim, [gateway, unprotected], direct, through, open, hop)
+        (
+            sim,
+            [gateway, unprotected],
+            direct,
+            through,
+            open,
+            hop,
+            hop_url,
+        )
     });
     let hop_call = || async {
         let mut params = rmcp::model::CallToolRequestParams::new("get_issue");
@@ -199,6 +211,29 @@ fn front(c: &mut Criterion) {
     });
     group.bench_function("rmcp_client_over_loopback", |b| {
         b.iter(|| assert!(rt.block_on(hop_call())))
+    });
+    // The hop's floor: one plain reqwest POST of the same tools/call on an MCP
+    // session with the backend, its SSE answer read to the end (what a leaner
+    // hop than rmcp's client would cost; docs/benchmarks.md).
+    let raw = reqwest::Client::new();
+    let (raw_session, raw_url) = rt.block_on(async {
+        let url = hop_url.clone();
+        let init = serde_json::json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":PROTOCOL,"capabilities":{},"clientInfo":{"name":"raw","version":"1"}}});
+        let r = raw.post(&url).header("accept","application/json, text/event-stream").json(&init).send().await.unwrap();
+        let sid = r.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+        r.bytes().await.unwrap();
+        raw.post(&url).header("accept","application/json, text/event-stream").header("mcp-session-id",&sid).header("mcp-protocol-version",PROTOCOL).json(&serde_json::json!({"jsonrpc":"2.0","method":"notifications/initialized"})).send().await.unwrap().bytes().await.unwrap();
+        (sid, url)
+    });
+    let next = AtomicU64::new(1);
+    group.bench_function("raw_post_over_loopback", |b| {
+        b.iter(|| rt.block_on(async {
+            let id = next.fetch_add(1, Ordering::Relaxed);
+            let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"get_issue","arguments":{{"key":"OPS-1"}}}}}}"#);
+            let r = raw.post(&raw_url).header("accept","application/json, text/event-stream").header("content-type","application/json").header("mcp-session-id",&raw_session).header("mcp-protocol-version",PROTOCOL).body(body).send().await.unwrap();
+            let bytes = r.bytes().await.unwrap();
+            assert!(bytes.windows(15).any(|w| w == b"\"isError\":false"));
+        }))
     });
     group.bench_function("gateway_tools_call", |b| {
         b.iter(|| assert!(rt.block_on(through.call(black_box("jira_get_issue")))))

@@ -26,7 +26,7 @@ use mcp_authz::{PROMPTS_GET, RESOURCES_READ, Request, TOOLS_CALL};
 
 use crate::aggregate::{Catalog, Route};
 use crate::audit::{Entry, Outcome};
-use crate::backends::{Backend, Caller, CancelOnDrop, Live, LogLevel};
+use crate::backends::{Backend, CallerCredentials, CancelOnDrop, Live, LogLevel};
 use crate::gateway::Inner;
 use crate::identity::{anonymous, identity_of};
 use crate::metrics::SessionGuard;
@@ -362,7 +362,7 @@ async fn open_caller_session(
         .id_token_header()
         .and_then(|name| parts.headers.get(name))
         .and_then(|v| v.to_str().ok());
-    let caller = Caller {
+    let caller = CallerCredentials {
         token,
         id_token,
         user_id: claim("uid").or(Some(subject)),

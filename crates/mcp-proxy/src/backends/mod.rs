@@ -22,7 +22,7 @@ use crate::config::BackendConfig;
 use client::BackendClient;
 pub(crate) use client::{CancelOnDrop, Clients, LogLevel, ProgressRoutes};
 use connect::connect;
-pub(crate) use outgoing::Caller;
+pub(crate) use outgoing::CallerCredentials;
 use outgoing::Outgoing;
 
 /// How often a live backend is pinged to notice a dead connection.
@@ -115,7 +115,10 @@ impl Backend {
 
     /// The token a per-caller backend receives for `caller` (their own, or
     /// their ID token exchanged through cross-app access).
-    pub(crate) async fn caller_token(&self, caller: &Caller<'_>) -> Result<String, String> {
+    pub(crate) async fn caller_token(
+        &self,
+        caller: &CallerCredentials<'_>,
+    ) -> Result<String, String> {
         self.outgoing.token_for(caller).await
     }
 

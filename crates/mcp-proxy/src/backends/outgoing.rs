@@ -33,7 +33,7 @@ pub(crate) enum Outgoing {
 }
 
 /// Who calls, as far as per-caller credentials need to know.
-pub(crate) struct Caller<'a> {
+pub(crate) struct CallerCredentials<'a> {
     /// The caller's bearer token (verified by the front).
     pub(crate) token: &'a str,
     /// The ID token header named by `id_token_header`, if present.
@@ -192,7 +192,7 @@ impl Outgoing {
     }
 
     /// The token a per-caller backend receives for `caller`.
-    pub(crate) async fn token_for(&self, caller: &Caller<'_>) -> Result<String, String> {
+    pub(crate) async fn token_for(&self, caller: &CallerCredentials<'_>) -> Result<String, String> {
         match self {
             Outgoing::Passthrough => Ok(caller.token.to_owned()),
             Outgoing::IdJag {
