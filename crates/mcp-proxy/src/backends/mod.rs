@@ -5,6 +5,7 @@
 mod client;
 mod connect;
 mod outgoing;
+mod relay;
 mod reuse;
 
 use std::sync::{Arc, RwLock};
@@ -22,6 +23,8 @@ use client::BackendClient;
 pub(crate) use client::{CancelOnDrop, Clients, LogLevel, ProgressRoutes};
 use connect::connect;
 use outgoing::Outgoing;
+pub use relay::RELAY_FAILED;
+pub(crate) use relay::{Caller, Callers};
 
 /// How often a live backend is pinged to notice a dead connection.
 const PING_INTERVAL: Duration = Duration::from_secs(10);
@@ -43,6 +46,8 @@ pub(crate) struct Live {
     pub(crate) pid: Option<u32>,
     /// Where this connection's progress notifications go.
     pub(crate) progress: Arc<ProgressRoutes>,
+    /// Who made each call in flight (where the backend's requests go).
+    pub(crate) callers: Arc<Callers>,
 }
 
 enum State {
@@ -140,14 +145,16 @@ impl Backend {
             }
             let (refresh_tx, mut refresh_rx) = mpsc::unbounded_channel();
             let progress = Arc::new(ProgressRoutes::default());
+            let callers = Arc::new(Callers::default());
             let client = BackendClient::new(
                 &self.config.name,
                 refresh_tx,
                 Arc::clone(&progress),
                 Arc::clone(&self.clients),
+                Arc::clone(&callers),
             );
             let attempt = tokio::select! {
-                r = tokio::time::timeout(CONNECT_TIMEOUT, self.open(client, progress)) => {
+                r = tokio::time::timeout(CONNECT_TIMEOUT, self.open(client, progress, callers)) => {
                     r.unwrap_or_else(|_| Err(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))
                 }
                 _ = shutdown.changed() => break,
@@ -176,6 +183,7 @@ impl Backend {
             let peer = live.peer.clone();
             let pid = live.pid;
             let live_progress = Arc::clone(&live.progress);
+            let live_callers = Arc::clone(&live.callers);
             self.set(State::Up(Arc::new(live)));
             if let Some(f) = first.take() {
                 let _ = f.send(());
@@ -193,7 +201,8 @@ impl Backend {
                             Ok((tools, prompts, resources)) => {
                                 tracing::info!(backend = %self.config.name, tools = tools.len(), "lists changed");
                                 let progress = Arc::clone(&live_progress);
-                                self.set(State::Up(Arc::new(Live { peer: peer.clone(), tools, prompts, resources, pid, progress })));
+                                let callers = Arc::clone(&live_callers);
+                                self.set(State::Up(Arc::new(Live { peer: peer.clone(), tools, prompts, resources, pid, progress, callers })));
                             }
                             Err(e) => tracing::warn!(backend = %self.config.name, "refreshing lists failed: {e}"),
                         }
@@ -241,6 +250,7 @@ impl Backend {
         &self,
         client: BackendClient,
         progress: Arc<ProgressRoutes>,
+        callers: Arc<Callers>,
     ) -> Result<Opened, String> {
         let auth = self.outgoing.for_connection().await?;
         let connection = connect(&self.config, client, auth.header, auth.mcp).await?;
@@ -255,6 +265,7 @@ impl Backend {
             resources,
             pid: connection.pid,
             progress,
+            callers,
         };
         Ok((connection.service, live, auth.renew_at))
     }
