@@ -3,18 +3,21 @@
 //! item's original name, with a per-call timeout. A call's progress
 //! notifications come back to its caller, a client's `notifications/cancelled`
 //! cancels the backend request, and `logging/setLevel` chooses which backend
-//! log messages a session receives.
+//! log messages a session receives. Each call is registered with its backend
+//! connection while it runs, so that the backend's requests made for it
+//! (sampling, elicitation, roots) reach this caller and no one else.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, ClientRequest,
-    ErrorCode, GetPromptRequestParams, GetPromptResponse, Implementation, JsonObject,
-    ListPromptsResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressToken,
-    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
-    ServerResult,
+    ErrorCode, GetPromptRequest, GetPromptRequestParams, GetPromptResponse, Implementation,
+    JsonObject, ListPromptsResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProgressToken, ReadResourceRequest, ReadResourceRequestParams, ReadResourceResponse,
+    ServerCapabilities, ServerConfig, ServerResult,
 };
 use rmcp::service::{
     NotificationContext, PeerRequestOptions, RequestContext, RoleServer, ServiceError,
@@ -26,7 +29,7 @@ use mcp_authz::{PROMPTS_GET, RESOURCES_READ, Request, TOOLS_CALL};
 
 use crate::aggregate::{Catalog, Route};
 use crate::audit::{Entry, Outcome};
-use crate::backends::{Backend, CallerCredentials, CancelOnDrop, Live, LogLevel};
+use crate::backends::{Backend, Caller, CallerCredentials, CancelOnDrop, Live, LogLevel};
 use crate::gateway::Inner;
 use crate::identity::{anonymous, identity_of};
 use crate::metrics::SessionGuard;
@@ -52,7 +55,13 @@ pub(crate) struct GatewayHandler {
     /// Counts this session in `mcp_proxy_sessions` from its `initialized`
     /// notification until the session's handler is dropped.
     session: Arc<OnceLock<SessionGuard>>,
+    /// Tells this session's calls from other sessions' (relaying backend
+    /// requests on stdio backends).
+    id: u64,
 }
+
+/// The next [`GatewayHandler::id`].
+static SESSIONS: AtomicU64 = AtomicU64::new(0);
 
 /// An admitted request on its way to the backend (for the audit line).
 struct Ticket {
@@ -83,6 +92,48 @@ impl GatewayHandler {
             inner,
             log_level: Arc::default(),
             session: Arc::default(),
+            id: SESSIONS.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// The caller of an admitted request, to whom the backend's requests made
+    /// while serving it are relayed (each relayed request audited like the
+    /// call, under the call's JSON-RPC id).
+    fn caller(
+        &self,
+        context: &RequestContext<RoleServer>,
+        ticket: &Arc<Ticket>,
+        timeout: Duration,
+    ) -> Caller {
+        let inner = Arc::clone(&self.inner);
+        let ticket = Arc::clone(ticket);
+        let request_id = serde_json::to_value(&context.id).unwrap_or_default();
+        let session = session_of(context).map(str::to_owned);
+        Caller {
+            session: self.id,
+            peer: context.peer.clone(),
+            request: context.id.clone(),
+            protocol: context.protocol_version(),
+            deadline: tokio::time::Instant::now() + timeout,
+            exposed: ticket.exposed.clone(),
+            record: Box::new(move |method, outcome, started| {
+                if inner.audit.is_none() && inner.metrics.is_none() {
+                    return;
+                }
+                inner.record(&Entry {
+                    request_id: request_id.clone(),
+                    session: session.as_deref(),
+                    identity: &ticket.identity,
+                    method,
+                    backend: &ticket.backend.config.name,
+                    tool: &ticket.original,
+                    exposed: &ticket.exposed,
+                    arguments: None,
+                    decision: None,
+                    outcome,
+                    started,
+                });
+            }),
         }
     }
 
@@ -264,11 +315,7 @@ impl GatewayHandler {
         if self.inner.audit.is_none() && self.inner.metrics.is_none() {
             return;
         }
-        let session = context
-            .extensions
-            .get::<http::request::Parts>()
-            .and_then(|p| p.headers.get("mcp-session-id"))
-            .and_then(|v| v.to_str().ok());
+        let session = session_of(context);
         self.inner.record(&Entry {
             request_id: serde_json::to_value(&context.id).unwrap_or_default(),
             session,
@@ -386,6 +433,15 @@ fn caller(context: &RequestContext<RoleServer>) -> mcp_authz::Identity {
         .unwrap_or_else(anonymous)
 }
 
+/// The HTTP front's `Mcp-Session-Id` of this request.
+fn session_of(context: &RequestContext<RoleServer>) -> Option<&str> {
+    context
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|p| p.headers.get("mcp-session-id"))
+        .and_then(|v| v.to_str().ok())
+}
+
 fn unavailable(backend: &Backend, item: &str) -> McpError {
     McpError::new(
         ErrorCode(BACKEND_UNAVAILABLE),
@@ -443,24 +499,31 @@ async fn forward<T>(
     }
 }
 
-/// Sends `tools/call` to the backend. When the client asked for progress
-/// (`progressToken` in `_meta`), the backend's progress notifications for this
-/// request (under the token rmcp put in the forwarded request) are relayed to
-/// `client` under the client's own token while the call runs. Dropped before
-/// the answer, it sends `notifications/cancelled` to the backend.
-async fn call_tool(
+/// Sends one request to the backend for `caller`, registered as the
+/// maker of the request while it runs (the backend's requests made for it
+/// are relayed to it). When the client asked for progress (`progressToken`
+/// in `_meta`), the backend's progress notifications for this request
+/// (under the token rmcp put in the forwarded request) are relayed to
+/// `client` under the client's own token while the call runs. Dropped
+/// before the answer, it sends `notifications/cancelled` to the backend.
+async fn send(
     live: &Live,
-    request: CallToolRequestParams,
-    client: Option<(Peer<RoleServer>, ProgressToken)>,
-) -> Result<CallToolResponse, ServiceError> {
+    request: ClientRequest,
+    caller: Caller,
+    progress: Option<(Peer<RoleServer>, ProgressToken)>,
+) -> Result<ServerResult, ServiceError> {
+    // Registered before it is sent: on stdio a backend request is never
+    // attributed while this call is in flight but unknown. Its id is known
+    // once sent; a backend request on this call's HTTP answer stream comes a
+    // round trip later at the earliest (and is refused, not misrouted, if
+    // it came first).
+    let mut registered = live.callers.register(caller);
     let handle = live
         .peer
-        .send_cancellable_request(
-            ClientRequest::CallToolRequest(CallToolRequest::new(request)),
-            PeerRequestOptions::no_options(),
-        )
+        .send_cancellable_request(request, PeerRequestOptions::no_options())
         .await?;
-    let route = client.map(|(peer, token)| {
+    registered.bind(handle.id.clone());
+    let route = progress.map(|(peer, token)| {
         live.progress
             .route(handle.progress_token.clone(), peer, token)
     });
@@ -470,12 +533,54 @@ async fn call_tool(
     if let Some(route) = &route {
         route.settle().await;
     }
-    match result? {
+    result
+}
+
+/// Sends `tools/call` to the backend (see [`send`]).
+async fn call_tool(
+    live: &Live,
+    request: CallToolRequestParams,
+    caller: Caller,
+    progress: Option<(Peer<RoleServer>, ProgressToken)>,
+) -> Result<CallToolResponse, ServiceError> {
+    let request = ClientRequest::CallToolRequest(CallToolRequest::new(request));
+    match send(live, request, caller, progress).await? {
         ServerResult::CallToolResult(result) => Ok(CallToolResponse::Complete(result)),
         ServerResult::InputRequiredResult(result) => Ok(CallToolResponse::InputRequired(result)),
         ServerResult::CreateTaskResult(result) => Ok(CallToolResponse::Task(result)),
         // A result without `content` decodes as the empty result.
         ServerResult::EmptyResult(_) => Ok(CallToolResponse::Complete(CallToolResult::default())),
+        _ => Err(ServiceError::UnexpectedResponse),
+    }
+}
+
+/// Sends `prompts/get` to the backend (see [`send`]).
+async fn get_prompt(
+    live: &Live,
+    request: GetPromptRequestParams,
+    caller: Caller,
+) -> Result<GetPromptResponse, ServiceError> {
+    let request = ClientRequest::GetPromptRequest(GetPromptRequest::new(request));
+    match send(live, request, caller, None).await? {
+        ServerResult::GetPromptResult(result) => Ok(GetPromptResponse::Complete(result)),
+        ServerResult::InputRequiredResult(result) => Ok(GetPromptResponse::InputRequired(result)),
+        _ => Err(ServiceError::UnexpectedResponse),
+    }
+}
+
+/// Sends `resources/read` to the backend (see [`send`]). Not cached: rmcp's
+/// client cache would share one user's read with every other.
+async fn read_resource(
+    live: &Live,
+    request: ReadResourceRequestParams,
+    caller: Caller,
+) -> Result<ReadResourceResponse, ServiceError> {
+    let request = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(request));
+    match send(live, request, caller, None).await? {
+        ServerResult::ReadResourceResult(result) => Ok(ReadResourceResponse::Complete(result)),
+        ServerResult::InputRequiredResult(result) => {
+            Ok(ReadResourceResponse::InputRequired(result))
+        }
         _ => Err(ServiceError::UnexpectedResponse),
     }
 }
@@ -525,14 +630,14 @@ impl ServerHandler for GatewayHandler {
         let exposed = request.name.to_string();
         self.publish_caller_lists(&context).await;
         let (backend, live, route) = self.route(Kind::Tool, &exposed)?;
-        let ticket = self.admit(
+        let ticket = Arc::new(self.admit(
             &context,
             TOOLS_CALL,
             &exposed,
             &backend,
             &route.original,
             request.arguments.as_ref(),
-        )?;
+        )?);
         let live = self.caller_live(&context, &ticket, live).await?;
         request.name = route.original.into();
         let timeout = self.timeout(&backend);
@@ -540,12 +645,13 @@ impl ServerHandler for GatewayHandler {
             .meta
             .get_progress_token()
             .map(|token| (context.peer.clone(), token));
+        let caller = self.caller(&context, &ticket, timeout);
         let result = forward(
             &backend,
             &exposed,
             timeout,
             context.ct.cancelled(),
-            call_tool(&live, request, progress),
+            call_tool(&live, request, caller, progress),
         )
         .await;
         self.finish(
@@ -582,23 +688,24 @@ impl ServerHandler for GatewayHandler {
         let exposed = request.name.clone();
         self.publish_caller_lists(&context).await;
         let (backend, live, route) = self.route(Kind::Prompt, &exposed)?;
-        let ticket = self.admit(
+        let ticket = Arc::new(self.admit(
             &context,
             PROMPTS_GET,
             &exposed,
             &backend,
             &route.original,
             request.arguments.as_ref(),
-        )?;
+        )?);
         let live = self.caller_live(&context, &ticket, live).await?;
         request.name = route.original;
         let timeout = self.timeout(&backend);
+        let caller = self.caller(&context, &ticket, timeout);
         let result = forward(
             &backend,
             &exposed,
             timeout,
             context.ct.cancelled(),
-            live.peer.get_prompt_once(request),
+            get_prompt(&live, request, caller),
         )
         .await;
         self.finish(&context, &ticket, &result, |_| false);
@@ -630,22 +737,23 @@ impl ServerHandler for GatewayHandler {
         let uri = request.uri.clone();
         self.publish_caller_lists(&context).await;
         let (backend, live, route) = self.route(Kind::Resource, &uri)?;
-        let ticket = self.admit(
+        let ticket = Arc::new(self.admit(
             &context,
             RESOURCES_READ,
             &uri,
             &backend,
             &route.original,
             None,
-        )?;
+        )?);
         let live = self.caller_live(&context, &ticket, live).await?;
         let timeout = self.timeout(&backend);
+        let caller = self.caller(&context, &ticket, timeout);
         let result = forward(
             &backend,
             &uri,
             timeout,
             context.ct.cancelled(),
-            live.peer.read_resource_once(request),
+            read_resource(&live, request, caller),
         )
         .await;
         self.finish(&context, &ticket, &result, |_| false);

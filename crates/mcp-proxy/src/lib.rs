@@ -20,7 +20,7 @@ mod sessions;
 mod stdio;
 mod step_up;
 
-pub use backends::BackendStatus;
+pub use backends::{BackendStatus, RELAY_FAILED};
 pub use error::{Collision, ProxyError};
 pub use front::{BACKEND_TIMEOUT, BACKEND_UNAVAILABLE, FORBIDDEN};
 pub use gateway::Gateway;

@@ -75,7 +75,7 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "requests",
-            "Routed requests (tools/call, prompts/get, resources/read) by how they ended, as in the audit line",
+            "Routed requests (tools/call, prompts/get, resources/read) and backend requests relayed to their caller (sampling/createMessage, elicitation/create, roots/list) by how they ended, as in the audit line",
             requests.clone(),
         );
         let decisions = Family::<DecisionLabels, Counter>::default();
@@ -130,7 +130,7 @@ impl Metrics {
                 .get_or_create(&DecisionLabels { decision })
                 .inc();
         }
-        if entry.outcome != Outcome::Denied {
+        if entry.outcome != Outcome::Denied && routed(entry.method) {
             self.durations
                 .get_or_create(&BackendLabels {
                     backend: entry.backend.to_owned(),
@@ -169,12 +169,25 @@ impl Drop for SessionGuard {
     }
 }
 
-/// The routed methods as static labels (any other is `other`; none is routed).
+/// Whether `method` is a request forwarded to a backend (the others in
+/// [`Entry`]s are relayed to a client, and their time is the client's).
+fn routed(method: &str) -> bool {
+    matches!(
+        method,
+        mcp_authz::TOOLS_CALL | mcp_authz::PROMPTS_GET | mcp_authz::RESOURCES_READ
+    )
+}
+
+/// The routed and relayed methods as static labels (any other is `other`;
+/// none is recorded).
 fn method_label(method: &str) -> &'static str {
     match method {
         mcp_authz::TOOLS_CALL => mcp_authz::TOOLS_CALL,
         mcp_authz::PROMPTS_GET => mcp_authz::PROMPTS_GET,
         mcp_authz::RESOURCES_READ => mcp_authz::RESOURCES_READ,
+        "sampling/createMessage" => "sampling/createMessage",
+        "elicitation/create" => "elicitation/create",
+        "roots/list" => "roots/list",
         _ => "other",
     }
 }

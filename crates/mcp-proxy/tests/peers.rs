@@ -8,16 +8,11 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use mcp_proxy::dev;
 use rmcp::model::{CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams};
 use serde_json::json;
-use support::{Running, args, installed_peer as peer};
-
-fn everything() -> PathBuf {
-    peer("npm/node_modules/.bin/mcp-server-everything")
-}
+use support::{Running, args, everything, everything_http, installed_peer as peer};
 
 fn everything_stdio(extra: &str) -> String {
     format!(
@@ -109,32 +104,6 @@ async fn slow_call_times_out_with_a_clear_error_and_the_backend_stays_usable() {
     assert!(format!("{:?}", echo.content).contains("still here"));
     client.cancel().await.unwrap();
     gw.stop().await;
-}
-
-/// Starts `mcp-server-everything streamableHttp` on a free loopback port.
-async fn everything_http() -> (tokio::process::Child, String) {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let child = tokio::process::Command::new(everything())
-        .arg("streamableHttp")
-        .env("PORT", port.to_string())
-        .kill_on_drop(true)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return (child, format!("http://127.0.0.1:{port}/mcp"));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server-everything (streamableHttp) did not listen on {port}");
 }
 
 #[tokio::test]

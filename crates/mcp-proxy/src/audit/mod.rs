@@ -1,6 +1,8 @@
 //! The audit trail: one JSON line per routed request (`tools/call`,
 //! `prompts/get`, `resources/read`) carrying both the authorization decision
-//! and the outcome of the forwarded call, to stdout, a file, or both.
+//! and the outcome of the forwarded call, and one per backend request
+//! relayed to the client of a call (`sampling/createMessage`,
+//! `elicitation/create`, `roots/list`), to stdout, a file, or both.
 //! Arguments are redacted by key and by pattern before they are written.
 
 mod redact;
@@ -42,7 +44,7 @@ pub struct AuditConfig {
     pub redact_patterns: Option<Vec<String>>,
 }
 
-/// How a routed request ended.
+/// How a routed or relayed request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
     Ok,
@@ -50,6 +52,15 @@ pub(crate) enum Outcome {
     Denied,
     BackendError,
     Timeout,
+    /// Relayed: the client answered with a JSON-RPC error, or its session
+    /// ended first.
+    ClientError,
+    /// Relayed: not sent to the client (it lacks the capability, or its
+    /// protocol has no server-to-client requests).
+    Refused,
+    /// Relayed: the call ended, or the backend cancelled, before the client
+    /// answered.
+    Cancelled,
 }
 
 impl Outcome {
@@ -61,11 +72,15 @@ impl Outcome {
             Outcome::Denied => "denied",
             Outcome::BackendError => "backend_error",
             Outcome::Timeout => "timeout",
+            Outcome::ClientError => "client_error",
+            Outcome::Refused => "refused",
+            Outcome::Cancelled => "cancelled",
         }
     }
 }
 
-/// One routed request, as the audit line describes it.
+/// One routed request (or one relayed during it), as the audit line
+/// describes it.
 pub(crate) struct Entry<'a> {
     pub(crate) request_id: Value,
     pub(crate) session: Option<&'a str>,

@@ -3,7 +3,11 @@
 //! refresh signals, `notifications/progress` goes to the client whose call it
 //! reports on (under that client's progress token), `notifications/message`
 //! (logging) goes to every connected client whose `logging/setLevel` lets it
-//! through.
+//! through. Requests from the backend (`sampling/createMessage`,
+//! `elicitation/create`, `roots/list`) go to the client whose call the backend
+//! is serving, never to another session (see [`relay`](super::relay)); the
+//! gateway declares `sampling`, `elicitation` and `roots` to every backend so
+//! that backends send them.
 
 // Logging is deprecated by SEP-2577 but still part of the protocol versions
 // that have `initialize`, which the gateway speaks on both sides.
@@ -14,12 +18,17 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
-    CancelledNotificationParam, ClientCapabilities, ClientConfig, Implementation, LoggingLevel,
-    LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken, RequestId,
+    CancelledNotificationParam, ClientCapabilities, ClientConfig, ClientResult,
+    CreateMessageRequest, CreateMessageRequestParams, CreateMessageResult, ElicitRequest,
+    ElicitRequestParams, ElicitResult, ElicitationCapability, Implementation, ListRootsRequest,
+    ListRootsResult, LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam,
+    ProgressToken, RequestId, RootsCapabilities, SamplingCapability, ServerRequest,
 };
-use rmcp::service::{NotificationContext, RoleClient, RoleServer};
-use rmcp::{ClientHandler, Peer};
+use rmcp::service::{NotificationContext, RequestContext, RoleClient, RoleServer};
+use rmcp::{ClientHandler, ErrorData as McpError, Peer};
 use tokio::sync::{Notify, mpsc};
+
+use super::relay::{Callers, relay};
 
 /// Client side of one backend connection.
 #[derive(Clone)]
@@ -28,6 +37,7 @@ pub(crate) struct BackendClient {
     refresh: mpsc::UnboundedSender<()>,
     progress: Arc<ProgressRoutes>,
     clients: Arc<Clients>,
+    callers: Arc<Callers>,
 }
 
 impl BackendClient {
@@ -36,13 +46,23 @@ impl BackendClient {
         refresh: mpsc::UnboundedSender<()>,
         progress: Arc<ProgressRoutes>,
         clients: Arc<Clients>,
+        callers: Arc<Callers>,
     ) -> Self {
         Self {
             backend: backend.into(),
             refresh,
             progress,
             clients,
+            callers,
         }
+    }
+
+    async fn relay(
+        &self,
+        request: ServerRequest,
+        context: RequestContext<RoleClient>,
+    ) -> Result<ClientResult, McpError> {
+        relay(&self.backend, &self.callers, request, context).await
     }
 
     fn changed(&self) -> std::future::Ready<()> {
@@ -54,10 +74,54 @@ impl BackendClient {
 
 impl ClientHandler for BackendClient {
     fn get_info(&self) -> ClientConfig {
+        // What the gateway can relay to its clients (each relay checks that
+        // the calling client declared it). Plain `sampling` (no `tools`) and
+        // form-mode `elicitation`: the modes every client that has the
+        // capability supports; roots without `listChanged` (client
+        // notifications are not relayed to backends).
+        let mut capabilities = ClientCapabilities::default();
+        capabilities.sampling = Some(SamplingCapability::default());
+        capabilities.elicitation = Some(ElicitationCapability::default());
+        capabilities.roots = Some(RootsCapabilities::default());
         ClientConfig::new(
-            ClientCapabilities::default(),
+            capabilities,
             Implementation::new("mcp-proxy", env!("CARGO_PKG_VERSION")),
         )
+    }
+
+    async fn create_message(
+        &self,
+        params: CreateMessageRequestParams,
+        context: RequestContext<RoleClient>,
+    ) -> Result<CreateMessageResult, McpError> {
+        let request = ServerRequest::CreateMessageRequest(CreateMessageRequest::new(params));
+        match self.relay(request, context).await? {
+            ClientResult::CreateMessageResult(result) => Ok(*result),
+            _ => Err(unexpected("sampling/createMessage")),
+        }
+    }
+
+    async fn create_elicitation(
+        &self,
+        params: ElicitRequestParams,
+        context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, McpError> {
+        let request = ServerRequest::ElicitRequest(ElicitRequest::new(params));
+        match self.relay(request, context).await? {
+            ClientResult::ElicitResult(result) => Ok(result),
+            _ => Err(unexpected("elicitation/create")),
+        }
+    }
+
+    async fn list_roots(
+        &self,
+        context: RequestContext<RoleClient>,
+    ) -> Result<ListRootsResult, McpError> {
+        let request = ServerRequest::ListRootsRequest(ListRootsRequest::default());
+        match self.relay(request, context).await? {
+            ClientResult::ListRootsResult(result) => Ok(result),
+            _ => Err(unexpected("roots/list")),
+        }
     }
 
     fn on_tool_list_changed(
@@ -105,6 +169,14 @@ impl ClientHandler for BackendClient {
     ) {
         self.clients.log(&self.backend, params).await;
     }
+}
+
+/// The client answered a relayed request with a result of another kind.
+fn unexpected(method: &str) -> McpError {
+    McpError::internal_error(
+        format!("the client answered `{method}` with a result of another request"),
+        None,
+    )
 }
 
 /// Where a backend's progress notifications go: the backend-side progress

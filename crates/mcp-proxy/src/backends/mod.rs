@@ -6,6 +6,7 @@ mod client;
 mod connect;
 mod outgoing;
 mod per_caller;
+mod relay;
 mod reuse;
 
 use std::sync::{Arc, RwLock};
@@ -24,6 +25,8 @@ pub(crate) use client::{CancelOnDrop, Clients, LogLevel, ProgressRoutes};
 use connect::connect;
 pub(crate) use outgoing::CallerCredentials;
 use outgoing::Outgoing;
+pub use relay::RELAY_FAILED;
+pub(crate) use relay::{Caller, Callers};
 
 /// How often a live backend is pinged to notice a dead connection.
 const PING_INTERVAL: Duration = Duration::from_secs(10);
@@ -45,6 +48,8 @@ pub(crate) struct Live {
     pub(crate) pid: Option<u32>,
     /// Where this connection's progress notifications go.
     pub(crate) progress: Arc<ProgressRoutes>,
+    /// Who made each call in flight (where the backend's requests go).
+    pub(crate) callers: Arc<Callers>,
 }
 
 enum State {
@@ -66,7 +71,7 @@ pub(crate) struct Backend {
     /// The gateway's clients, which hear this backend's log messages.
     clients: Arc<Clients>,
     /// One session per caller, for credentials that depend on the caller.
-    callers: Option<per_caller::CallerSessions>,
+    per_caller: Option<per_caller::CallerSessions>,
     /// Turns true when the gateway stops.
     shutdown: watch::Receiver<bool>,
 }
@@ -171,14 +176,16 @@ impl Backend {
             }
             let (refresh_tx, mut refresh_rx) = mpsc::unbounded_channel();
             let progress = Arc::new(ProgressRoutes::default());
+            let callers = Arc::new(Callers::default());
             let client = BackendClient::new(
                 &self.config.name,
                 refresh_tx,
                 Arc::clone(&progress),
                 Arc::clone(&self.clients),
+                Arc::clone(&callers),
             );
             let attempt = tokio::select! {
-                r = tokio::time::timeout(CONNECT_TIMEOUT, self.open(client, progress)) => {
+                r = tokio::time::timeout(CONNECT_TIMEOUT, self.open(client, progress, callers)) => {
                     r.unwrap_or_else(|_| Err(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))
                 }
                 _ = shutdown.changed() => break,
@@ -207,6 +214,7 @@ impl Backend {
             let peer = live.peer.clone();
             let pid = live.pid;
             let live_progress = Arc::clone(&live.progress);
+            let live_callers = Arc::clone(&live.callers);
             self.set(State::Up(Arc::new(live)));
             if let Some(f) = first.take() {
                 let _ = f.send(());
@@ -224,7 +232,8 @@ impl Backend {
                             Ok((tools, prompts, resources)) => {
                                 tracing::info!(backend = %self.config.name, tools = tools.len(), "lists changed");
                                 let progress = Arc::clone(&live_progress);
-                                self.set(State::Up(Arc::new(Live { peer: peer.clone(), tools, prompts, resources, pid, progress })));
+                                let callers = Arc::clone(&live_callers);
+                                self.set(State::Up(Arc::new(Live { peer: peer.clone(), tools, prompts, resources, pid, progress, callers })));
                             }
                             Err(e) => tracing::warn!(backend = %self.config.name, "refreshing lists failed: {e}"),
                         }
@@ -272,6 +281,7 @@ impl Backend {
         &self,
         client: BackendClient,
         progress: Arc<ProgressRoutes>,
+        callers: Arc<Callers>,
     ) -> Result<Opened, String> {
         let auth = self.outgoing.for_connection().await?;
         let connection = connect(&self.config, client, auth.header, auth.mcp, None).await?;
@@ -286,6 +296,7 @@ impl Backend {
             resources,
             pid: connection.pid,
             progress,
+            callers,
         };
         Ok((connection.service, live, auth.renew_at))
     }
@@ -383,7 +394,7 @@ impl Backends {
                 restarts: std::sync::atomic::AtomicU64::new(0),
                 generation: Arc::clone(&generation),
                 clients: Arc::clone(&clients),
-                callers: per_caller.then(per_caller::CallerSessions::default),
+                per_caller: per_caller.then(per_caller::CallerSessions::default),
                 shutdown: shutdown_rx.clone(),
             });
             if per_caller {

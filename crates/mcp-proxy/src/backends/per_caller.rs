@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 
 use super::client::{BackendClient, Clients, ProgressRoutes};
 use super::connect::connect;
+use super::relay::Callers;
 use super::reuse::TokenSlot;
 use super::{Backend, CONNECT_TIMEOUT, Live, State, list_all};
 
@@ -79,7 +80,7 @@ impl Backend {
         key: &str,
         token: &str,
     ) -> Result<Arc<Live>, String> {
-        let Some(callers) = &self.callers else {
+        let Some(callers) = &self.per_caller else {
             return Err("this backend is shared, not per caller".to_owned());
         };
         let slot = {
@@ -124,11 +125,13 @@ impl Backend {
         // they could reach other users; lists are read again on the next session.
         let (refresh, _) = mpsc::unbounded_channel();
         let progress = Arc::new(ProgressRoutes::default());
+        let callers = Arc::new(Callers::default());
         let client = BackendClient::new(
             &self.config.name,
             refresh,
             Arc::clone(&progress),
             Arc::new(Clients::default()),
+            Arc::clone(&callers),
         );
         let slot = TokenSlot::new(token.to_owned());
         let connection = connect(&self.config, client, None, None, Some(slot.clone())).await?;
@@ -144,6 +147,7 @@ impl Backend {
                 resources,
                 pid: None,
                 progress,
+                callers,
             }),
             token: slot,
             last_used: Mutex::new(Instant::now()),
@@ -184,7 +188,9 @@ impl Backend {
 
     /// Drops `key`'s slot (if it still holds `session`, or any when `None`).
     fn forget_caller(&self, key: &str, session: Option<&Arc<CallerSession>>) {
-        let Some(callers) = &self.callers else { return };
+        let Some(callers) = &self.per_caller else {
+            return;
+        };
         let Ok(mut slots) = callers.slots.lock() else {
             return;
         };
@@ -204,7 +210,7 @@ impl Backend {
     }
 
     fn forget_caller_session(&self, session: &Arc<CallerSession>) {
-        let key = self.callers.as_ref().and_then(|callers| {
+        let key = self.per_caller.as_ref().and_then(|callers| {
             let slots = callers.slots.lock().ok()?;
             slots.iter().find_map(|(key, slot)| {
                 let guard = slot.try_lock().ok()?;
@@ -237,12 +243,12 @@ impl Backend {
 
     /// Whether this backend opens a session per caller.
     pub(crate) fn is_per_caller(&self) -> bool {
-        self.callers.is_some()
+        self.per_caller.is_some()
     }
 
     /// Open caller sessions (0 for a shared backend).
     pub(crate) fn caller_sessions(&self) -> usize {
-        self.callers.as_ref().map_or(0, CallerSessions::len)
+        self.per_caller.as_ref().map_or(0, CallerSessions::len)
     }
 }
 

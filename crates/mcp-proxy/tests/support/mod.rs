@@ -140,3 +140,36 @@ pub fn installed_peer(relative: &str) -> std::path::PathBuf {
     );
     path
 }
+
+/// server-everything (the TypeScript SDK's reference server) installed by
+/// `scripts/install-peers`.
+pub fn everything() -> std::path::PathBuf {
+    installed_peer("npm/node_modules/.bin/mcp-server-everything")
+}
+
+/// Starts `mcp-server-everything streamableHttp` on a free loopback port;
+/// returns the child (killed when dropped) and its MCP URL.
+pub async fn everything_http() -> (tokio::process::Child, String) {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = tokio::process::Command::new(everything())
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return (child, format!("http://127.0.0.1:{port}/mcp"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server-everything (streamableHttp) did not listen on {port}");
+}
