@@ -29,7 +29,7 @@ use mcp_authz::{PROMPTS_GET, RESOURCES_READ, Request, TOOLS_CALL};
 
 use crate::aggregate::{Catalog, Route};
 use crate::audit::{Entry, Outcome};
-use crate::backends::{Backend, Caller, CallerCredentials, CancelOnDrop, Live, LogLevel};
+use crate::backends::{Backend, Caller, CallerCredentials, CancelOnDrop, Live, LogLevel, Sent};
 use crate::gateway::Inner;
 use crate::identity::{anonymous, identity_of};
 use crate::metrics::SessionGuard;
@@ -518,6 +518,31 @@ async fn send(
     // round trip later at the earliest (and is refused, not misrouted, if
     // it came first).
     let mut registered = live.callers.register(caller);
+    // HTTP backends: one plain POST on rmcp's session (backends/lane.rs);
+    // rmcp's client when the lane is refused or cannot serve this session.
+    if let Some(lane) = &live.lane
+        && lane.serves(
+            live.peer
+                .peer_info()
+                .as_ref()
+                .map(|info| &info.protocol_version),
+        )
+    {
+        match lane
+            .send(
+                request.clone(),
+                &mut registered,
+                progress.clone(),
+                &live.peer,
+            )
+            .await
+        {
+            Sent::Answer(answer) => return *answer,
+            Sent::Refused => {
+                tracing::debug!("fast lane refused by the backend; sending through rmcp's client");
+            }
+        }
+    }
     let handle = live
         .peer
         .send_cancellable_request(request, PeerRequestOptions::no_options())

@@ -367,7 +367,7 @@ impl Clients {
 
     /// Relays one backend log message to every client whose level admits it;
     /// the logger names the backend (`<backend>` or `<backend>/<logger>`).
-    async fn log(&self, backend: &str, mut params: LoggingMessageNotificationParam) {
+    pub(crate) async fn log(&self, backend: &str, mut params: LoggingMessageNotificationParam) {
         params.logger = Some(match params.logger.take() {
             Some(logger) => format!("{backend}/{logger}"),
             None => backend.to_owned(),

@@ -11,14 +11,19 @@ use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::client::BackendClient;
+use super::lane::SessionHeaders;
 use super::reuse::{Reusable, TokenSlot};
 use crate::config::{BackendConfig, TransportConfig};
 use crate::stdio::TOKEN_ENV;
+use std::sync::Arc;
 
 /// A live connection plus the child's process id, when there is a child.
 pub(crate) struct Connection {
     pub(crate) service: RunningService<RoleClient, BackendClient>,
     pub(crate) pid: Option<u32>,
+    /// What the fast lane needs (HTTP backends that authorize with a header
+    /// or nothing): the HTTP client, the URL and the captured headers.
+    pub(crate) lane: Option<(reqwest::Client, String, Arc<SessionHeaders>)>,
 }
 
 /// Connects (spawning the child if any) and runs the MCP handshake.
@@ -71,23 +76,31 @@ pub(crate) async fn connect(
             let handshake = |e: rmcp::service::ClientInitializeError| {
                 format!("MCP handshake with {} failed: {e}", http.url)
             };
-            let service = match mcp_auth {
+            let (service, lane) = match mcp_auth {
+                // MCP authorization runs inside rmcp's client (401 → token →
+                // retry): these calls stay on rmcp's path.
                 Some(auth) => {
                     let http_client =
-                        Reusable::new(AuthorizedHttpClient::new(http_client, auth), token);
+                        Reusable::new(AuthorizedHttpClient::new(http_client, auth), token, None);
                     let transport =
                         StreamableHttpClientTransport::with_client(http_client, transport_config);
-                    client.serve(transport).await.map_err(handshake)?
+                    (client.serve(transport).await.map_err(handshake)?, None)
                 }
                 None => {
+                    let captured = Arc::new(SessionHeaders::default());
                     let transport = StreamableHttpClientTransport::with_client(
-                        Reusable::new(http_client, token),
+                        Reusable::new(http_client.clone(), token, Some(Arc::clone(&captured))),
                         transport_config,
                     );
-                    client.serve(transport).await.map_err(handshake)?
+                    let service = client.serve(transport).await.map_err(handshake)?;
+                    (service, Some((http_client, http.url.to_string(), captured)))
                 }
             };
-            Ok(Connection { service, pid: None })
+            Ok(Connection {
+                service,
+                pid: None,
+                lane,
+            })
         }
     }
 }
@@ -123,5 +136,9 @@ async fn spawn(
         .serve(transport)
         .await
         .map_err(|e| format!("MCP handshake with `{program}` failed: {e}"))?;
-    Ok(Connection { service, pid })
+    Ok(Connection {
+        service,
+        pid,
+        lane: None,
+    })
 }

@@ -4,6 +4,7 @@
 
 mod client;
 mod connect;
+mod lane;
 mod outgoing;
 mod per_caller;
 mod relay;
@@ -23,6 +24,7 @@ use crate::config::BackendConfig;
 use client::BackendClient;
 pub(crate) use client::{CancelOnDrop, Clients, LogLevel, ProgressRoutes};
 use connect::connect;
+pub(crate) use lane::{Lane, Sent};
 pub(crate) use outgoing::CallerCredentials;
 use outgoing::Outgoing;
 pub use relay::RELAY_FAILED;
@@ -50,6 +52,8 @@ pub(crate) struct Live {
     pub(crate) progress: Arc<ProgressRoutes>,
     /// Who made each call in flight (where the backend's requests go).
     pub(crate) callers: Arc<Callers>,
+    /// The fast lane of an HTTP connection ([`lane`]), when it has one.
+    pub(crate) lane: Option<Arc<Lane>>,
 }
 
 enum State {
@@ -215,6 +219,7 @@ impl Backend {
             let pid = live.pid;
             let live_progress = Arc::clone(&live.progress);
             let live_callers = Arc::clone(&live.callers);
+            let live_lane = live.lane.clone();
             self.set(State::Up(Arc::new(live)));
             if let Some(f) = first.take() {
                 let _ = f.send(());
@@ -233,7 +238,8 @@ impl Backend {
                                 tracing::info!(backend = %self.config.name, tools = tools.len(), "lists changed");
                                 let progress = Arc::clone(&live_progress);
                                 let callers = Arc::clone(&live_callers);
-                                self.set(State::Up(Arc::new(Live { peer: peer.clone(), tools, prompts, resources, pid, progress, callers })));
+                                let lane = live_lane.clone();
+                                self.set(State::Up(Arc::new(Live { peer: peer.clone(), tools, prompts, resources, pid, progress, callers, lane })));
                             }
                             Err(e) => tracing::warn!(backend = %self.config.name, "refreshing lists failed: {e}"),
                         }
@@ -297,6 +303,16 @@ impl Backend {
             pid: connection.pid,
             progress,
             callers,
+            lane: connection.lane.map(|(http, url, headers)| {
+                Arc::new(Lane::new(
+                    &self.config.name,
+                    &url,
+                    http,
+                    headers,
+                    Arc::clone(&self.clients),
+                    None,
+                ))
+            }),
         };
         Ok((connection.service, live, auth.renew_at))
     }

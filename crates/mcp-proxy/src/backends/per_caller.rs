@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 
 use super::client::{BackendClient, Clients, ProgressRoutes};
 use super::connect::connect;
+use super::lane::Lane;
 use super::relay::Callers;
 use super::reuse::TokenSlot;
 use super::{Backend, CONNECT_TIMEOUT, Live, State, list_all};
@@ -148,6 +149,17 @@ impl Backend {
                 pid: None,
                 progress,
                 callers,
+                // Log messages of a caller's session are not relayed (see above).
+                lane: connection.lane.map(|(http, url, headers)| {
+                    Arc::new(Lane::new(
+                        &self.config.name,
+                        &url,
+                        http,
+                        headers,
+                        Arc::new(Clients::default()),
+                        Some(slot.clone()),
+                    ))
+                }),
             }),
             token: slot,
             last_used: Mutex::new(Instant::now()),

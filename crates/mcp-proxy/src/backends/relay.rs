@@ -122,8 +122,9 @@ impl Callers {
     /// [`CallerGuard::bind`] adds the backend-side request id once sent.
     pub(crate) fn register(self: &Arc<Self>, caller: Caller) -> CallerGuard {
         let (ended_tx, ended) = watch::channel(());
+        let caller = Arc::new(caller);
         let entry = Entry {
-            caller: Arc::new(caller),
+            caller: Arc::clone(&caller),
             ended,
         };
         let slot = match self.calls.lock() {
@@ -139,7 +140,8 @@ impl Callers {
             callers: Arc::clone(self),
             slot,
             id: None,
-            _ended: ended_tx,
+            caller,
+            ended: ended_tx,
         }
     }
 
@@ -184,17 +186,32 @@ pub(crate) struct CallerGuard {
     callers: Arc<Callers>,
     slot: u64,
     id: Option<RequestId>,
+    caller: Arc<Caller>,
     /// Dropped with the guard: relays under way see the call ended.
-    _ended: watch::Sender<()>,
+    ended: watch::Sender<()>,
 }
 
 impl CallerGuard {
     /// The call was sent as backend request `id`.
     pub(crate) fn bind(&mut self, id: RequestId) {
         if let Ok(mut calls) = self.callers.calls.lock() {
+            // Sent again (the fast lane's request was refused): the old id is done.
+            if let Some(old) = &self.id {
+                calls.ids.remove(old);
+            }
             calls.ids.insert(id.clone(), self.slot);
         }
         self.id = Some(id);
+    }
+
+    /// The registered call's client.
+    pub(crate) fn caller(&self) -> &Arc<Caller> {
+        &self.caller
+    }
+
+    /// Changes when the call ends (this guard is dropped).
+    pub(crate) fn ended(&self) -> watch::Receiver<()> {
+        self.ended.subscribe()
     }
 }
 
@@ -282,7 +299,7 @@ pub(crate) async fn relay(
 ) -> Result<ClientResult, McpError> {
     let method = method(&request);
     let origin = context.extensions.get::<InboundStreamOrigin>();
-    let (caller, mut ended) = match callers.find(origin) {
+    let (caller, ended) = match callers.find(origin) {
         Found::Call(caller, ended) => (caller, ended),
         Found::NoCall => {
             tracing::info!(
@@ -316,6 +333,20 @@ pub(crate) async fn relay(
             ));
         }
     };
+    relay_to(backend, &caller, ended, request, context.ct.cancelled()).await
+}
+
+/// Relays `request` to `caller` (the client of the call it was made for),
+/// until the client answers, the call ends (`ended` changes), its deadline
+/// passes or the backend cancels (`cancelled` resolves).
+pub(crate) async fn relay_to(
+    backend: &str,
+    caller: &Caller,
+    mut ended: watch::Receiver<()>,
+    request: ServerRequest,
+    cancelled: impl Future<Output = ()>,
+) -> Result<ClientResult, McpError> {
+    let method = method(&request);
     let started = Instant::now();
     let finish = |outcome: Outcome| {
         tracing::info!(backend, method, outcome = outcome.as_str(), call = %caller.exposed, "relayed a backend request to its caller");
@@ -403,7 +434,7 @@ pub(crate) async fn relay(
             )),
             Some("the call it was made for ended"),
         ),
-        () = context.ct.cancelled() => (
+        () = cancelled => (
             Outcome::Cancelled,
             Err(failed(format!("`{method}` was cancelled by the backend"), "cancelled", json!({}))),
             Some("the server cancelled it"),

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use super::lane::SessionHeaders;
 use futures::{Stream, StreamExt};
 use http::{HeaderName, HeaderValue};
 use rmcp::model::ClientJsonRpcMessage;
@@ -44,12 +45,23 @@ pub(crate) const DRAIN_LIMIT: Duration = Duration::from_millis(100);
 pub(crate) struct Reusable<C> {
     inner: C,
     token: Option<TokenSlot>,
+    /// Where the session's request headers are captured for the fast lane.
+    capture: Option<Arc<SessionHeaders>>,
 }
 
 impl<C> Reusable<C> {
-    /// Wraps `inner`; requests send `token`'s current value when given.
-    pub(crate) fn new(inner: C, token: Option<TokenSlot>) -> Self {
-        Self { inner, token }
+    /// Wraps `inner`; requests send `token`'s current value when given, and
+    /// their headers are captured into `capture` when given.
+    pub(crate) fn new(
+        inner: C,
+        token: Option<TokenSlot>,
+        capture: Option<Arc<SessionHeaders>>,
+    ) -> Self {
+        Self {
+            inner,
+            token,
+            capture,
+        }
     }
 
     fn auth(&self, auth_header: Option<String>) -> Option<String> {
@@ -57,6 +69,20 @@ impl<C> Reusable<C> {
             Some(slot) => Some(slot.get()),
             None => auth_header,
         }
+    }
+
+    /// The bearer for a POST, after capturing what the POST sends.
+    fn post_auth(
+        &self,
+        session_id: &Option<Arc<str>>,
+        custom_headers: &HashMap<HeaderName, HeaderValue>,
+        auth_header: Option<String>,
+    ) -> Option<String> {
+        let auth = self.auth(auth_header);
+        if let Some(capture) = &self.capture {
+            capture.capture(session_id, custom_headers, &auth);
+        }
+        auth
     }
 }
 
@@ -80,7 +106,7 @@ impl TokenSlot {
         }
     }
 
-    fn get(&self) -> String {
+    pub(crate) fn get(&self) -> String {
         self.0.read().map(|t| t.clone()).unwrap_or_default()
     }
 }
@@ -171,12 +197,13 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for Reusable<C> {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         max_sse_event_size: usize,
     ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
+        let auth = self.post_auth(&session_id, &custom_headers, auth_header);
         self.inner
             .post_message_with_max_sse_event_size(
                 uri,
                 message,
                 session_id,
-                self.auth(auth_header),
+                auth,
                 custom_headers,
                 max_sse_event_size,
             )
@@ -193,12 +220,13 @@ impl<C: StreamableHttpClient + Sync> StreamableHttpClient for Reusable<C> {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         limits: StreamableHttpResponseLimits,
     ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
+        let auth = self.post_auth(&session_id, &custom_headers, auth_header);
         self.inner
             .post_message_with_response_limits(
                 uri,
                 message,
                 session_id,
-                self.auth(auth_header),
+                auth,
                 custom_headers,
                 limits,
             )
