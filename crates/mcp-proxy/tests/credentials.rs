@@ -48,14 +48,7 @@ async fn recording_backend() -> (String, Seen) {
 }
 
 async fn call_through(sim: &okta_sim::OktaSim, credentials: &str, url: &str) -> String {
-    let yaml = format!(
-        "policy:\n  default: allow\nbackends:\n  - name: jira\n    http:\n      url: {url}\n{credentials}"
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = mcp_proxy::config::GatewayConfig::from_yaml_str(&yaml, "c.yaml").unwrap();
-    let config = dev::gateway_config(sim, addr, EXE.as_ref(), Some(config)).unwrap();
-    let gw = Running::start_on(listener, config).await;
+    let gw = gateway_with(sim, "jira", url, credentials).await;
     let caller_token = dev::fetch_token(sim.base_url(), "alice", "mcp:read")
         .await
         .unwrap();
@@ -189,10 +182,15 @@ fn credentials_on_a_stdio_backend_are_a_config_error() {
 }
 
 /// A gateway (dev identity provider `sim`, policy allow-all) in front of one
-/// HTTP backend `crm` at `url` with `credentials`.
-async fn gateway_with(sim: &okta_sim::OktaSim, url: &str, credentials: &str) -> Running {
+/// HTTP backend `name` at `url` with `credentials`.
+async fn gateway_with(
+    sim: &okta_sim::OktaSim,
+    name: &str,
+    url: &str,
+    credentials: &str,
+) -> Running {
     let yaml = format!(
-        "policy:\n  default: allow\nbackends:\n  - name: crm\n    http:\n      url: {url}\n{credentials}"
+        "policy:\n  default: allow\nbackends:\n  - name: {name}\n    http:\n      url: {url}\n{credentials}"
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -218,7 +216,7 @@ async fn passthrough_sends_each_caller_their_own_token_in_their_own_session() {
         .await
         .unwrap();
     let (url, seen) = recording_backend().await;
-    let gw = gateway_with(&sim, &url, "    credentials: {type: passthrough}\n").await;
+    let gw = gateway_with(&sim, "crm", &url, "    credentials: {type: passthrough}\n").await;
     // Nobody has called yet: no session, nothing sent, but the gateway is ready.
     assert_eq!(gw.gateway.backend_status()[0].state, "on_demand");
     assert!(seen.lock().unwrap().is_empty());
@@ -358,7 +356,7 @@ async fn id_jag_exchanges_the_callers_id_token_for_a_backend_token_per_caller() 
         sim.token_endpoint("crm"),
         sim.issuer("crm"),
     );
-    let gw = gateway_with(&sim, &url, &credentials).await;
+    let gw = gateway_with(&sim, "crm", &url, &credentials).await;
     let alice = dev::fetch_token(sim.base_url(), "alice", "mcp:read")
         .await
         .unwrap();
