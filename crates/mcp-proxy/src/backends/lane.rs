@@ -35,6 +35,7 @@ use rmcp::model::{
 };
 use rmcp::service::{RoleServer, ServiceError};
 use rmcp::{ErrorData as McpError, Peer};
+use serde_json::Value;
 
 use super::client::{CancelOnDrop, Clients};
 use super::relay::{CallerGuard, relay_to};
@@ -154,6 +155,7 @@ impl Lane {
                 });
             }
         }
+        let expect = Expect::of(&request);
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         let id = RequestId::String(format!("gw-{n}").into());
         let token = ProgressToken(NumberOrString::String(format!("gw-{n}").into()));
@@ -187,7 +189,13 @@ impl Lane {
             return Sent::Refused;
         }
         let answer = self
-            .read_answer(response, &id, &token, progress, guard, &captured)
+            .read_answer(
+                response,
+                &Ours { id, token, expect },
+                progress,
+                guard,
+                &captured,
+            )
             .await;
         pending.disarm();
         Sent::Answer(Box::new(answer))
@@ -204,12 +212,13 @@ impl Lane {
     async fn read_answer(
         &self,
         response: reqwest::Response,
-        id: &RequestId,
-        token: &ProgressToken,
+        ours: &Ours,
         progress: Option<(Peer<RoleServer>, ProgressToken)>,
         guard: &CallerGuard,
         captured: &Arc<Captured>,
     ) -> Result<ServerResult, ServiceError> {
+        let Ours { id, token, expect } = ours;
+        let (id, token, expect) = (id, token, *expect);
         let is_json = response
             .headers()
             .get(header::CONTENT_TYPE)
@@ -224,10 +233,10 @@ impl Lane {
                 return Err(too_large());
             }
             let bytes = response.bytes().await.map_err(transport)?;
-            let message: ServerJsonRpcMessage =
-                serde_json::from_slice(&bytes).map_err(|e| unexpected(&e.to_string()))?;
-            return answer_for(message, id)
-                .unwrap_or_else(|| Err(unexpected("another request's answer")));
+            return match decode(&bytes, id, expect).map_err(|e| unexpected(&e))? {
+                Decoded::Answer(answer) => answer,
+                _ => Err(unexpected("not the answer to this request")),
+            };
         }
         if !status.is_success() {
             return Err(unexpected(&format!("HTTP {status}")));
@@ -243,23 +252,26 @@ impl Lane {
             if read > MAX_ANSWER_BYTES {
                 return Err(too_large());
             }
-            let Ok(message) = serde_json::from_str::<ServerJsonRpcMessage>(&data) else {
-                tracing::debug!(backend = %self.backend, "skipped an SSE event that is not JSON-RPC");
-                continue;
+            let message = match decode(data.as_bytes(), id, expect) {
+                Ok(Decoded::Answer(answer)) => {
+                    // Read the end of the stream too, so the connection is reused.
+                    tokio::spawn(async move {
+                        let _ = tokio::time::timeout(DRAIN_LIMIT, async {
+                            while events.next().await.is_some() {}
+                        })
+                        .await;
+                    });
+                    return answer;
+                }
+                Ok(Decoded::Message(message)) => message,
+                Ok(Decoded::Foreign) => continue,
+                Err(e) => {
+                    tracing::debug!(backend = %self.backend, "skipped an SSE event that is not JSON-RPC: {e}");
+                    continue;
+                }
             };
             match message {
-                ServerJsonRpcMessage::Response(_) | ServerJsonRpcMessage::Error(_) => {
-                    if let Some(answer) = answer_for(message, id) {
-                        // Read the end of the stream too, so the connection is reused.
-                        tokio::spawn(async move {
-                            let _ = tokio::time::timeout(DRAIN_LIMIT, async {
-                                while events.next().await.is_some() {}
-                            })
-                            .await;
-                        });
-                        return answer;
-                    }
-                }
+                ServerJsonRpcMessage::Response(_) | ServerJsonRpcMessage::Error(_) => {}
                 ServerJsonRpcMessage::Notification(notification) => {
                     self.notified(notification.notification, token, progress.as_ref())
                         .await;
@@ -365,18 +377,92 @@ async fn post(
     request.send().await
 }
 
-/// The result or error in `message`, if it answers `id`.
-fn answer_for(
-    message: ServerJsonRpcMessage,
-    id: &RequestId,
-) -> Option<Result<ServerResult, ServiceError>> {
-    match message {
-        ServerJsonRpcMessage::Response(response) if response.id == *id => Some(Ok(response.result)),
-        ServerJsonRpcMessage::Error(error) if error.id.as_ref() == Some(id) => {
-            Some(Err(ServiceError::McpError(error.error)))
+/// The result type a request expects: decoded directly, not through rmcp's
+/// untagged `ServerResult` (which tries some fifteen other shapes first and
+/// was about a tenth of a call's time).
+#[derive(Clone, Copy)]
+enum Expect {
+    Tool,
+    Prompt,
+    Resource,
+    Other,
+}
+
+impl Expect {
+    fn of(request: &ClientRequest) -> Self {
+        match request {
+            ClientRequest::CallToolRequest(_) => Self::Tool,
+            ClientRequest::GetPromptRequest(_) => Self::Prompt,
+            ClientRequest::ReadResourceRequest(_) => Self::Resource,
+            _ => Self::Other,
         }
-        _ => None,
     }
+
+    /// `result` as the expected type, when it is a plain complete result;
+    /// anything else (a task, `input_required`) through `ServerResult`.
+    fn decode(self, result: Value) -> Result<ServerResult, serde_json::Error> {
+        let plain = result.get("task").is_none()
+            && result
+                .get("resultType")
+                .is_none_or(|t| t.as_str() == Some("complete"));
+        match self {
+            Self::Tool if plain && result.get("content").is_some() => {
+                serde_json::from_value(result).map(ServerResult::CallToolResult)
+            }
+            Self::Prompt if plain && result.get("messages").is_some() => {
+                serde_json::from_value(result).map(ServerResult::GetPromptResult)
+            }
+            Self::Resource if plain && result.get("contents").is_some() => {
+                serde_json::from_value(result).map(ServerResult::ReadResourceResult)
+            }
+            _ => serde_json::from_value(result),
+        }
+    }
+}
+
+/// What identifies our request in the backend's answer.
+struct Ours {
+    id: RequestId,
+    /// The progress token sent with it (when the caller asked for progress).
+    token: ProgressToken,
+    expect: Expect,
+}
+
+/// One JSON-RPC message of a backend's answer.
+enum Decoded {
+    /// The answer to our request.
+    Answer(Result<ServerResult, ServiceError>),
+    /// A notification or a request of the backend.
+    Message(ServerJsonRpcMessage),
+    /// An answer to another request (not ours to handle).
+    Foreign,
+}
+
+fn decode(data: &[u8], id: &RequestId, expect: Expect) -> Result<Decoded, String> {
+    let mut message: Value = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+    if message.get("method").is_some() {
+        return serde_json::from_value(message)
+            .map(Decoded::Message)
+            .map_err(|e| e.to_string());
+    }
+    let ours = match (id, message.get("id")) {
+        (RequestId::String(ours), Some(Value::String(theirs))) => **ours == **theirs,
+        _ => false,
+    };
+    if !ours {
+        return Ok(Decoded::Foreign);
+    }
+    if let Some(error) = message.get_mut("error").map(Value::take) {
+        let error: McpError = serde_json::from_value(error).map_err(|e| e.to_string())?;
+        return Ok(Decoded::Answer(Err(ServiceError::McpError(error))));
+    }
+    let result = message
+        .get_mut("result")
+        .map(Value::take)
+        .ok_or("a response without `result` or `error`")?;
+    Ok(Decoded::Answer(expect.decode(result).map_err(|e| {
+        unexpected(&format!("undecodable result: {e}"))
+    })))
 }
 
 /// A failure of the hop itself (answered to the client as `-32010`, like
@@ -397,4 +483,78 @@ fn unexpected(what: &str) -> ServiceError {
 
 fn too_large() -> ServiceError {
     unexpected(&format!("larger than {MAX_ANSWER_BYTES} bytes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use rmcp::model::{RequestId, ServerJsonRpcMessage, ServerResult};
+    use serde_json::json;
+
+    use super::{Decoded, Expect, decode};
+
+    fn ours() -> RequestId {
+        RequestId::String("gw-7".into())
+    }
+
+    fn answer(message: serde_json::Value, expect: Expect) -> Decoded {
+        decode(message.to_string().as_bytes(), &ours(), expect).unwrap()
+    }
+
+    #[test]
+    fn answers_decode_as_the_expected_result_or_through_server_result() {
+        let tool = json!({"jsonrpc": "2.0", "id": "gw-7", "result": {
+            "content": [{"type": "text", "text": "hi"}], "isError": false}});
+        let Decoded::Answer(Ok(ServerResult::CallToolResult(result))) = answer(tool, Expect::Tool)
+        else {
+            panic!("not a tool result")
+        };
+        assert_eq!(result.is_error, Some(false));
+        let prompt = json!({"jsonrpc": "2.0", "id": "gw-7", "result": {"messages": []}});
+        assert!(matches!(
+            answer(prompt, Expect::Prompt),
+            Decoded::Answer(Ok(ServerResult::GetPromptResult(_)))
+        ));
+        let read = json!({"jsonrpc": "2.0", "id": "gw-7", "result": {"contents": []}});
+        assert!(matches!(
+            answer(read, Expect::Resource),
+            Decoded::Answer(Ok(ServerResult::ReadResourceResult(_)))
+        ));
+        // A result that is not a plain complete one goes through ServerResult,
+        // as rmcp's client would decode it.
+        let empty = json!({"jsonrpc": "2.0", "id": "gw-7", "result": {}});
+        let Decoded::Answer(Ok(generic)) = answer(empty.clone(), Expect::Tool) else {
+            panic!("not decoded")
+        };
+        let rmcp: ServerJsonRpcMessage = serde_json::from_value(empty).unwrap();
+        let ServerJsonRpcMessage::Response(response) = rmcp else {
+            panic!("not a response")
+        };
+        assert_eq!(
+            serde_json::to_value(&generic).unwrap(),
+            serde_json::to_value(&response.result).unwrap()
+        );
+    }
+
+    #[test]
+    fn errors_notifications_and_other_answers_are_told_apart() {
+        let error = json!({"jsonrpc": "2.0", "id": "gw-7",
+            "error": {"code": -32602, "message": "bad key"}});
+        let Decoded::Answer(Err(rmcp::service::ServiceError::McpError(error))) =
+            answer(error, Expect::Tool)
+        else {
+            panic!("not an error")
+        };
+        assert_eq!((error.code.0, error.message.as_ref()), (-32602, "bad key"));
+        let other = json!({"jsonrpc": "2.0", "id": 7, "result": {"content": []}});
+        assert!(matches!(answer(other, Expect::Tool), Decoded::Foreign));
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/progress",
+            "params": {"progressToken": "gw-7", "progress": 1}});
+        assert!(matches!(
+            answer(note, Expect::Tool),
+            Decoded::Message(ServerJsonRpcMessage::Notification(_))
+        ));
+        assert!(decode(b"not json", &ours(), Expect::Tool).is_err());
+        let bare = json!({"jsonrpc": "2.0", "id": "gw-7"});
+        assert!(decode(bare.to_string().as_bytes(), &ours(), Expect::Tool).is_err());
+    }
 }
