@@ -199,6 +199,18 @@ async fn gateway_with(
     Running::start_on(listener, config).await
 }
 
+/// The error of a `crm_get_issue` call that must fail.
+async fn get_issue_error(client: &rmcp::service::RunningService<rmcp::RoleClient, ()>) -> String {
+    client
+        .call_tool(
+            CallToolRequestParams::new("crm_get_issue")
+                .with_arguments(args(serde_json::json!({"key": "OPS-1"}))),
+        )
+        .await
+        .unwrap_err()
+        .to_string()
+}
+
 async fn get_issue(client: &rmcp::service::RunningService<rmcp::RoleClient, ()>) -> String {
     let result = client
         .call_tool(
@@ -369,14 +381,7 @@ async fn id_jag_exchanges_the_callers_id_token_for_a_backend_token_per_caller() 
     // Without an ID token the call fails closed, saying what to send.
     let plain = gw.client_with_token(&alice).await;
     assert!(plain.list_all_tools().await.unwrap().is_empty());
-    let err = plain
-        .call_tool(
-            CallToolRequestParams::new("crm_get_issue")
-                .with_arguments(args(serde_json::json!({"key": "OPS-1"}))),
-        )
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = get_issue_error(&plain).await;
     assert!(err.contains("backend `crm`"), "{err}");
     plain.cancel().await.unwrap();
     assert!(
@@ -403,14 +408,7 @@ async fn id_jag_exchanges_the_callers_id_token_for_a_backend_token_per_caller() 
     assert_eq!(get_issue(&b).await, "\"OPS-1\"");
     // Without the ID token even alice (whose session is open) is refused, clearly.
     let plain = gw.client_with_token(&alice).await;
-    let err = plain
-        .call_tool(
-            CallToolRequestParams::new("crm_get_issue")
-                .with_arguments(args(serde_json::json!({"key": "OPS-1"}))),
-        )
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = get_issue_error(&plain).await;
     assert!(
         err.contains("ID token in the `x-okta-id-token` header"),
         "{err}"
