@@ -395,16 +395,8 @@ async fn open_caller_session(
     let (Some(issuer), Some(subject)) = (claim("iss"), claim("sub")) else {
         return Err("the caller's token has no `iss` or `sub`".to_owned());
     };
-    let token = parts
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.get(..7)
-                .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
-                .map(|_| v[7..].trim())
-        })
-        .ok_or("the caller's bearer token is missing")?;
+    let token =
+        okta_auth::bearer_token(&parts.headers).ok_or("the caller's bearer token is missing")?;
     let id_token = backend
         .id_token_header()
         .and_then(|name| parts.headers.get(name))

@@ -145,6 +145,27 @@ pub(crate) fn credentials(headers: &HeaderMap) -> Credentials<'_> {
     Credentials::Bearer(token)
 }
 
+/// The bearer token of a request's `Authorization` header, read exactly as
+/// [`AuthLayer`](crate::AuthLayer) reads it (one header, scheme `Bearer` in
+/// any case, surrounding spaces trimmed); `None` for anything else. Behind the
+/// layer this is the token that was verified, e.g. for a proxy that must hand
+/// it on.
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue, header::AUTHORIZATION};
+/// let mut headers = HeaderMap::new();
+/// headers.insert(AUTHORIZATION, HeaderValue::from_static("bearer  abc.def.ghi"));
+/// assert_eq!(okta_auth::bearer_token(&headers), Some("abc.def.ghi"));
+/// headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic dXNlcjpwdw=="));
+/// assert_eq!(okta_auth::bearer_token(&headers), None);
+/// ```
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    match credentials(headers) {
+        Credentials::Bearer(token) => Some(token),
+        _ => None,
+    }
+}
+
 /// How to write challenges for this request: realm and resource metadata URL.
 /// The auth layer puts it in request extensions so later layers (scope
 /// checks) and the extractor answer with the same attributes.

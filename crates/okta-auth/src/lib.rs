@@ -18,7 +18,7 @@ mod scopes;
 mod token_cache;
 mod verifier;
 
-pub use challenge::{AuthRejection, BearerChallenge};
+pub use challenge::{AuthRejection, BearerChallenge, bearer_token};
 pub use claims::{OktaClaims, Verified};
 pub use discovery::{AuthorizationServerMetadata, discover};
 pub use fetch::is_https_or_loopback;
