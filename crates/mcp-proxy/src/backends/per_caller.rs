@@ -102,7 +102,7 @@ impl Backend {
             session.touch();
             return Ok(Arc::clone(&session.live));
         }
-        let session = tokio::time::timeout(CONNECT_TIMEOUT, self.open_caller(token))
+        let session = tokio::time::timeout(CONNECT_TIMEOUT, self.open_caller(key, token))
             .await
             .unwrap_or_else(|_| Err(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())));
         let session = match session {
@@ -121,7 +121,11 @@ impl Backend {
 
     /// Connects one caller's session and watches it until it ends, idles out
     /// or the gateway stops.
-    async fn open_caller(self: &Arc<Self>, token: &str) -> Result<Arc<CallerSession>, String> {
+    async fn open_caller(
+        self: &Arc<Self>,
+        key: &str,
+        token: &str,
+    ) -> Result<Arc<CallerSession>, String> {
         // Log messages and list changes of a caller's session are not relayed:
         // they could reach other users; lists are read again on the next session.
         let (refresh, _) = mpsc::unbounded_channel();
@@ -169,6 +173,7 @@ impl Backend {
         let backend = Arc::downgrade(self);
         let mut shutdown = self.shutdown.clone();
         let service = connection.service;
+        let key = key.to_owned();
         tokio::spawn(async move {
             let cancel = service.cancellation_token();
             let mut waiting = Box::pin(service.waiting());
@@ -192,7 +197,7 @@ impl Backend {
                 let _ = tokio::time::timeout(Duration::from_secs(5), waiting).await;
             }
             if let (Some(backend), Some(session)) = (backend.upgrade(), watched.upgrade()) {
-                backend.forget_caller_session(&session);
+                backend.forget_caller(&key, Some(&session));
             }
         });
         Ok(session)
@@ -218,22 +223,6 @@ impl Backend {
         };
         if stale {
             slots.remove(key);
-        }
-    }
-
-    fn forget_caller_session(&self, session: &Arc<CallerSession>) {
-        let key = self.per_caller.as_ref().and_then(|callers| {
-            let slots = callers.slots.lock().ok()?;
-            slots.iter().find_map(|(key, slot)| {
-                let guard = slot.try_lock().ok()?;
-                guard
-                    .as_ref()
-                    .filter(|s| Arc::ptr_eq(s, session))
-                    .map(|_| key.clone())
-            })
-        });
-        if let Some(key) = key {
-            self.forget_caller(&key, Some(session));
         }
     }
 
