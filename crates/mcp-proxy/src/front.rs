@@ -510,6 +510,7 @@ async fn send(
     // round trip later at the earliest (and is refused, not misrouted, if
     // it came first).
     let mut registered = live.callers.register(caller);
+    let mut request = request;
     // HTTP backends: one plain POST on rmcp's session (backends/lane.rs);
     // rmcp's client when the lane is refused or cannot serve this session.
     if let Some(lane) = &live.lane
@@ -521,17 +522,13 @@ async fn send(
         )
     {
         match lane
-            .send(
-                request.clone(),
-                &mut registered,
-                progress.clone(),
-                &live.peer,
-            )
+            .send(request, &mut registered, progress.clone(), &live.peer)
             .await
         {
             Sent::Answer(answer) => return *answer,
-            Sent::Refused => {
+            Sent::Refused(handed_back) => {
                 tracing::debug!("fast lane refused by the backend; sending through rmcp's client");
+                request = *handed_back;
             }
         }
     }

@@ -30,8 +30,9 @@ use std::sync::{Arc, RwLock};
 use futures::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use rmcp::model::{
-    ClientJsonRpcMessage, ClientRequest, ClientResult, GetMeta, NumberOrString, ProgressToken,
-    ProtocolVersion, RequestId, ServerJsonRpcMessage, ServerNotification, ServerResult,
+    ClientJsonRpcMessage, ClientRequest, ClientResult, GetMeta, JsonRpcRequest, NumberOrString,
+    ProgressToken, ProtocolVersion, RequestId, ServerJsonRpcMessage, ServerNotification,
+    ServerResult,
 };
 use rmcp::service::{RoleServer, ServiceError};
 use rmcp::{ErrorData as McpError, Peer};
@@ -102,8 +103,9 @@ pub(crate) struct Lane {
 pub(crate) enum Sent {
     /// The backend answered (a result or its JSON-RPC error).
     Answer(Box<Result<ServerResult, ServiceError>>),
-    /// The backend refused before doing anything: use rmcp's client.
-    Refused,
+    /// The backend refused before doing anything: send the request (handed
+    /// back) through rmcp's client.
+    Refused(Box<ClientRequest>),
 }
 
 impl Lane {
@@ -143,7 +145,7 @@ impl Lane {
         rmcp_peer: &Peer<rmcp::service::RoleClient>,
     ) -> Sent {
         let Some(mut captured) = self.headers.get() else {
-            return Sent::Refused;
+            return Sent::Refused(Box::new(request));
         };
         if let Some(slot) = &self.token {
             let current = Some(slot.get());
@@ -163,11 +165,13 @@ impl Lane {
             request.get_meta_mut().set_progress_token(token.clone());
         }
         guard.bind(id.clone());
-        let message = ClientJsonRpcMessage::request(request, id.clone());
+        // The request alone serializes as the JSON-RPC message (rmcp's message
+        // enum is untagged) and stays ours to hand back if it is refused.
+        let message = JsonRpcRequest::new(id.clone(), request);
         // Dropped from here on (the client cancelled, the call timed out), the
         // backend may have the request: cancel it there (an unknown id is ignored).
         let pending = CancelOnDrop::new(rmcp_peer, id.clone());
-        let response = match self.post(&captured, &message).await {
+        let response = match post(&self.http, &self.url, &captured, &message).await {
             Ok(response) => response,
             Err(e) => {
                 pending.disarm();
@@ -186,7 +190,7 @@ impl Lane {
                 | StatusCode::UNSUPPORTED_MEDIA_TYPE
         ) {
             pending.disarm();
-            return Sent::Refused;
+            return Sent::Refused(Box::new(message.request));
         }
         let answer = self
             .read_answer(
@@ -199,14 +203,6 @@ impl Lane {
             .await;
         pending.disarm();
         Sent::Answer(Box::new(answer))
-    }
-
-    async fn post(
-        &self,
-        captured: &Captured,
-        message: &ClientJsonRpcMessage,
-    ) -> Result<reqwest::Response, reqwest::Error> {
-        post(&self.http, &self.url, captured, message).await
     }
 
     async fn read_answer(
@@ -355,7 +351,7 @@ async fn post(
     http: &reqwest::Client,
     url: &str,
     captured: &Captured,
-    message: &ClientJsonRpcMessage,
+    message: &impl serde::Serialize,
 ) -> Result<reqwest::Response, reqwest::Error> {
     let mut headers = HeaderMap::with_capacity(captured.headers.len() + 3);
     for (name, value) in &captured.headers {
