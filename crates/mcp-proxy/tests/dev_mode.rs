@@ -11,7 +11,7 @@ use mcp_proxy::dev;
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::{RoleClient, RunningService};
 use serde_json::json;
-use support::{EXE, Running, args};
+use support::{EXE, Running, args, raw_call};
 
 async fn session(
     sim: &okta_sim::OktaSim,
@@ -354,32 +354,4 @@ async fn dev_policy_steps_up_read_only_tokens_and_accepts_resource_tokens() {
     alice.cancel().await.unwrap();
     gw.stop().await;
     sim.shutdown().await;
-}
-
-/// One JSON-RPC request in a fresh session, over plain HTTP (status and headers visible).
-async fn raw_call(gw: &Running, token: &str, body: &'static str) -> reqwest::Response {
-    let http = reqwest::Client::new();
-    let post = |body: &'static str| {
-        http.post(&gw.mcp)
-            .bearer_auth(token)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-11-25")
-            .body(body)
-    };
-    let init = post(
-        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
-    )
-    .send()
-    .await
-    .unwrap();
-    let sid = init.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    post(body)
-        .header("mcp-session-id", sid)
-        .send()
-        .await
-        .unwrap()
 }

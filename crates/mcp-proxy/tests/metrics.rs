@@ -21,7 +21,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData as McpError, ServerHandler};
 use serde_json::json;
-use support::{Running, args};
+use support::{Running, args, raw_call};
 
 /// An MCP server over HTTP whose only tool, `explode`, answers a JSON-RPC error.
 #[derive(Clone)]
@@ -275,7 +275,14 @@ backends:
     let read_only = dev::fetch_token(sim.base_url(), "bob", "mcp:read")
         .await
         .unwrap();
-    let status = step_up_call(&gw, &read_only).await;
+    let status = raw_call(
+        &gw,
+        &read_only,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"jira_create_issue","arguments":{"project":"OPS","summary":"s"}}}"#,
+    )
+    .await
+    .status()
+    .as_u16();
     assert_eq!(status, 403);
     let after = scrape(&url).await.1;
     assert_eq!(
@@ -315,38 +322,6 @@ backends:
     sessions_reach(&url, 0.0).await;
     gw.stop().await;
     sim.shutdown().await;
-}
-
-/// `tools/call jira_create_issue` in a fresh session over plain HTTP; the status.
-async fn step_up_call(gw: &Running, token: &str) -> u16 {
-    let http = reqwest::Client::new();
-    let post = |body: &'static str| {
-        http.post(&gw.mcp)
-            .bearer_auth(token)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-11-25")
-            .body(body)
-    };
-    let init = post(
-        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
-    )
-    .send()
-    .await
-    .unwrap();
-    let sid = init.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    post(
-        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"jira_create_issue","arguments":{"project":"OPS","summary":"s"}}}"#,
-    )
-    .header("mcp-session-id", sid)
-    .send()
-    .await
-    .unwrap()
-    .status()
-    .as_u16()
 }
 
 #[tokio::test]

@@ -173,3 +173,31 @@ pub async fn everything_http() -> (tokio::process::Child, String) {
     }
     panic!("server-everything (streamableHttp) did not listen on {port}");
 }
+
+/// One JSON-RPC request in a fresh session, over plain HTTP (status and headers visible).
+pub async fn raw_call(gw: &Running, token: &str, body: &'static str) -> reqwest::Response {
+    let http = reqwest::Client::new();
+    let post = |body: &'static str| {
+        http.post(&gw.mcp)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(body)
+    };
+    let init = post(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+    )
+    .send()
+    .await
+    .unwrap();
+    let sid = init.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    post(body)
+        .header("mcp-session-id", sid)
+        .send()
+        .await
+        .unwrap()
+}
