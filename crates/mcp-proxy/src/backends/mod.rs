@@ -291,10 +291,43 @@ impl Backend {
     ) -> Result<Opened, String> {
         let auth = self.outgoing.for_connection().await?;
         let connection = connect(&self.config, client, auth.header, auth.mcp, None).await?;
+        let (service, live) = self
+            .listed(
+                connection,
+                progress,
+                callers,
+                Arc::clone(&self.clients),
+                None,
+            )
+            .await?;
+        Ok((service, live, auth.renew_at))
+    }
+
+    /// Lists what a new `connection` offers and wraps it as a [`Live`]; its
+    /// fast lane (HTTP) relays log messages to `log_to` and, for a caller's
+    /// session, sends the token in `token`.
+    async fn listed(
+        &self,
+        connection: connect::Connection,
+        progress: Arc<ProgressRoutes>,
+        callers: Arc<Callers>,
+        log_to: Arc<Clients>,
+        token: Option<reuse::TokenSlot>,
+    ) -> Result<(Service, Live), String> {
         let peer = connection.service.peer().clone();
         let (tools, prompts, resources) = list_all(&peer)
             .await
             .map_err(|e| format!("listing its tools, prompts and resources failed: {e}"))?;
+        let lane = connection.lane.map(|(http, url, headers)| {
+            Arc::new(Lane::new(
+                &self.config.name,
+                &url,
+                http,
+                headers,
+                log_to,
+                token,
+            ))
+        });
         let live = Live {
             peer,
             tools,
@@ -303,18 +336,9 @@ impl Backend {
             pid: connection.pid,
             progress,
             callers,
-            lane: connection.lane.map(|(http, url, headers)| {
-                Arc::new(Lane::new(
-                    &self.config.name,
-                    &url,
-                    http,
-                    headers,
-                    Arc::clone(&self.clients),
-                    None,
-                ))
-            }),
+            lane,
         };
-        Ok((connection.service, live, auth.renew_at))
+        Ok((connection.service, live))
     }
 }
 
@@ -342,11 +366,9 @@ async fn sleep_or_shutdown(delay: Duration, shutdown: &mut watch::Receiver<bool>
 }
 
 type Lists = (Vec<Tool>, Vec<Prompt>, Vec<Resource>);
-type Opened = (
-    rmcp::service::RunningService<RoleClient, BackendClient>,
-    Live,
-    Option<Instant>,
-);
+/// A running connection to a backend.
+type Service = rmcp::service::RunningService<RoleClient, BackendClient>;
+type Opened = (Service, Live, Option<Instant>);
 
 async fn list_all(peer: &Peer<RoleClient>) -> Result<Lists, ServiceError> {
     let caps = peer.peer_info().map(|info| info.capabilities.clone());

@@ -21,10 +21,9 @@ use tokio::sync::mpsc;
 
 use super::client::{BackendClient, Clients, ProgressRoutes};
 use super::connect::connect;
-use super::lane::Lane;
 use super::relay::Callers;
 use super::reuse::TokenSlot;
-use super::{Backend, CONNECT_TIMEOUT, Live, State, list_all};
+use super::{Backend, CONNECT_TIMEOUT, Live, State};
 
 /// A caller session unused this long is closed.
 pub(crate) const IDLE_LIMIT: Duration = Duration::from_secs(600);
@@ -140,31 +139,18 @@ impl Backend {
         );
         let slot = TokenSlot::new(token.to_owned());
         let connection = connect(&self.config, client, None, None, Some(slot.clone())).await?;
-        let peer = connection.service.peer().clone();
-        let (tools, prompts, resources) = list_all(&peer)
-            .await
-            .map_err(|e| format!("listing its tools, prompts and resources failed: {e}"))?;
-        let session = Arc::new(CallerSession {
-            live: Arc::new(Live {
-                peer,
-                tools,
-                prompts,
-                resources,
-                pid: None,
+        // Log messages of a caller's session are not relayed (see above).
+        let (service, live) = self
+            .listed(
+                connection,
                 progress,
                 callers,
-                // Log messages of a caller's session are not relayed (see above).
-                lane: connection.lane.map(|(http, url, headers)| {
-                    Arc::new(Lane::new(
-                        &self.config.name,
-                        &url,
-                        http,
-                        headers,
-                        Arc::new(Clients::default()),
-                        Some(slot.clone()),
-                    ))
-                }),
-            }),
+                Arc::new(Clients::default()),
+                Some(slot.clone()),
+            )
+            .await?;
+        let session = Arc::new(CallerSession {
+            live: Arc::new(live),
             token: slot,
             last_used: Mutex::new(Instant::now()),
             closed: AtomicBool::new(false),
@@ -172,7 +158,6 @@ impl Backend {
         let watched = Arc::downgrade(&session);
         let backend = Arc::downgrade(self);
         let mut shutdown = self.shutdown.clone();
-        let service = connection.service;
         let key = key.to_owned();
         tokio::spawn(async move {
             let cancel = service.cancellation_token();
