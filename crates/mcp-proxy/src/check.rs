@@ -94,18 +94,10 @@ fn check_credentials(
             }
             Ok(Some(format!("header value file {} read", file.display())))
         }
-        CredentialsConfig::OktaClientCredentials {
-            private_key_file: Some(file),
-            ..
-        }
-        | CredentialsConfig::OauthClientCredentials {
-            private_key_file: Some(file),
-            ..
-        }
-        | CredentialsConfig::IdJag {
-            private_key_file: Some(file),
-            ..
-        } => {
+        _ => {
+            let Some(file) = credentials.private_key_file() else {
+                return Ok(None);
+            };
             let pem = read(file, "private_key_file")?;
             okta_auth::SigningKey::from_pem(&pem).map_err(|e| {
                 config.field_error(
@@ -115,7 +107,6 @@ fn check_credentials(
             })?;
             Ok(Some(format!("private key {} parses", file.display())))
         }
-        _ => Ok(None),
     }
 }
 

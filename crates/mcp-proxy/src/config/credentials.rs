@@ -138,6 +138,39 @@ impl CredentialsConfig {
     pub fn per_caller(&self) -> bool {
         matches!(self, Self::Passthrough | Self::IdJag { .. })
     }
+
+    /// The PEM key file (`private_key_jwt`) of a kind that authenticates the
+    /// gateway as an OAuth client, when one is set.
+    pub(crate) fn private_key_file(&self) -> Option<&PathBuf> {
+        match self {
+            Self::OktaClientCredentials {
+                private_key_file, ..
+            }
+            | Self::OauthClientCredentials {
+                private_key_file, ..
+            }
+            | Self::IdJag {
+                private_key_file, ..
+            } => private_key_file.as_ref(),
+            Self::None | Self::Header { .. } | Self::Passthrough => None,
+        }
+    }
+
+    /// [`Self::private_key_file`], to resolve it against the config's directory.
+    pub(crate) fn private_key_file_mut(&mut self) -> Option<&mut PathBuf> {
+        match self {
+            Self::OktaClientCredentials {
+                private_key_file, ..
+            }
+            | Self::OauthClientCredentials {
+                private_key_file, ..
+            }
+            | Self::IdJag {
+                private_key_file, ..
+            } => private_key_file.as_mut(),
+            Self::None | Self::Header { .. } | Self::Passthrough => None,
+        }
+    }
 }
 
 fn id_token_header() -> String {

@@ -480,24 +480,15 @@ impl GatewayConfig {
                     }
                 }
             }
-            match &mut backend.credentials {
-                CredentialsConfig::Header {
-                    value_file: Some(file),
-                    ..
-                } => resolve(file, dir),
-                CredentialsConfig::OktaClientCredentials {
-                    private_key_file: Some(file),
-                    ..
-                }
-                | CredentialsConfig::OauthClientCredentials {
-                    private_key_file: Some(file),
-                    ..
-                }
-                | CredentialsConfig::IdJag {
-                    private_key_file: Some(file),
-                    ..
-                } => resolve(file, dir),
-                _ => {}
+            if let CredentialsConfig::Header {
+                value_file: Some(file),
+                ..
+            } = &mut backend.credentials
+            {
+                resolve(file, dir);
+            }
+            if let Some(file) = backend.credentials.private_key_file_mut() {
+                resolve(file, dir);
             }
         }
     }
