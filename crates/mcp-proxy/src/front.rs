@@ -788,6 +788,22 @@ impl ServerHandler for GatewayHandler {
         if let Some(metrics) = &self.inner.metrics {
             let _ = self.session.set(metrics.session());
         }
+        // HTTP front: this session's calls may now be served in place.
+        if let Some(session) = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.headers.get("mcp-session-id"))
+            .and_then(|v| v.to_str().ok())
+        {
+            let calls = Self {
+                // The session is counted once, by this handler.
+                session: Arc::default(),
+                ..self.clone()
+            };
+            self.inner
+                .front_sessions
+                .register(session, calls, context.peer.clone());
+        }
         self.inner
             .register_peer(context.peer, Arc::clone(&self.log_level));
     }

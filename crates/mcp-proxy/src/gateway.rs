@@ -11,7 +11,6 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use rmcp::service::RoleServer;
 use rmcp::transport::IntoTransport;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{Peer, ServiceExt};
 use serde_json::json;
@@ -25,6 +24,7 @@ use crate::config::GatewayConfig;
 use crate::drain::InFlight;
 use crate::error::ProxyError;
 use crate::front::GatewayHandler;
+use crate::front_sessions::{FrontSessions, IDLE_LIMIT};
 use crate::metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics};
 use crate::parse_error::{parse_error_is_bad_request, session_delete_is_no_content};
 use crate::sessions::{SessionOwners, bind_sessions};
@@ -48,6 +48,8 @@ pub(crate) struct Inner {
     http: StreamableHttpServerConfig,
     /// Who opened each MCP session.
     sessions: Arc<SessionOwners>,
+    /// The front's MCP sessions (calls served in place, idle timeout).
+    pub(crate) front_sessions: Arc<FrontSessions>,
     /// MCP requests in flight (graceful shutdown lets them finish).
     in_flight: Arc<InFlight>,
 }
@@ -179,8 +181,10 @@ impl Gateway {
             http,
             backends,
             sessions: Arc::default(),
+            front_sessions: Arc::new(FrontSessions::new(IDLE_LIMIT)),
             in_flight: Arc::default(),
         });
+        FrontSessions::spawn_reaper(&inner.front_sessions);
         let watcher = Arc::downgrade(&inner);
         let mut changes = inner.backends.subscribe();
         tokio::spawn(async move {
@@ -204,7 +208,7 @@ impl Gateway {
         let factory = move || Ok(GatewayHandler::new(Arc::clone(&inner)));
         let mcp = StreamableHttpService::new(
             factory,
-            Arc::new(LocalSessionManager::default()),
+            Arc::clone(&self.inner.front_sessions),
             self.inner.http.clone(),
         );
         let mut mcp_router = Router::new()
@@ -375,6 +379,7 @@ impl Gateway {
     /// Stops every backend (children end) and closes client sessions.
     pub async fn shutdown(&self) {
         (self.inner.stop_sessions)();
+        self.inner.front_sessions.forget_all();
         self.inner.backends.shutdown().await;
     }
 

@@ -255,3 +255,173 @@ async fn progress_on_a_lane_answer_stream_reaches_the_caller_under_its_token() {
     client.cancel().await.unwrap();
     gw.stop().await;
 }
+
+/// A session opened over plain HTTP (initialize with `capabilities`, then
+/// `notifications/initialized`), for looking at the answers' SSE framing.
+struct RawSession {
+    http: reqwest::Client,
+    url: String,
+    id: String,
+}
+
+impl RawSession {
+    async fn open(url: &str, capabilities: Value) -> RawSession {
+        let http = reqwest::Client::new();
+        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": capabilities,
+            "clientInfo": {"name": "raw", "version": "1"}}});
+        let answer = Self::post_on(&http, url, None, &init).await;
+        let id = answer.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        answer.bytes().await.unwrap();
+        let session = RawSession {
+            http,
+            url: url.to_owned(),
+            id,
+        };
+        let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        assert_eq!(session.post(&initialized).await.status(), 202);
+        session
+    }
+
+    async fn post_on(
+        http: &reqwest::Client,
+        url: &str,
+        session: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut request = http
+            .post(url)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .json(body);
+        if let Some(session) = session {
+            request = request.header("mcp-session-id", session);
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn post(&self, body: &Value) -> reqwest::Response {
+        Self::post_on(&self.http, &self.url, Some(&self.id), body).await
+    }
+
+    /// The SSE answer of one `tools/call` of `jira_get_issue`.
+    async fn call_text(&self, id: u64, meta: Option<Value>) -> String {
+        let mut params = json!({"name": "jira_get_issue", "arguments": {"key": "OPS-1"}});
+        if let Some(meta) = meta {
+            params["_meta"] = meta;
+        }
+        let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
+        let text = self.post(&call).await.text().await.unwrap();
+        assert!(text.contains(r#""key\":\"OPS-1\""#), "{text}");
+        text
+    }
+}
+
+/// rmcp's session numbers its SSE events (`id:` lines, a priming event
+/// first); a call served in place is one bare `data:` event.
+fn served_in_place(text: &str) -> bool {
+    let events: Vec<&str> = text
+        .split("\n\n")
+        .filter(|e| !e.trim().is_empty())
+        .collect();
+    events.len() == 1 && events[0].starts_with("data: ") && !text.contains("\nid:")
+}
+
+#[tokio::test]
+async fn plain_clients_calls_are_served_in_place_and_the_rest_by_rmcps_session() {
+    let (url, backend) = recording_backend().await;
+    let gw = Running::start(&format!(
+        "backends:\n  - name: jira\n    http:\n      url: {url}\n"
+    ))
+    .await;
+    let plain = RawSession::open(&gw.mcp, json!({})).await;
+    let text = plain.call_text(1, None).await;
+    assert!(served_in_place(&text), "{text}");
+    // Progress travels on the request's own stream: rmcp's session serves it.
+    let text = plain
+        .call_text(2, Some(json!({"progressToken": "p-1"})))
+        .await;
+    assert!(!served_in_place(&text), "{text}");
+    // A client that may be asked for sampling: rmcp's session serves its calls.
+    let sampling = RawSession::open(&gw.mcp, json!({"sampling": {}})).await;
+    let text = sampling.call_text(1, None).await;
+    assert!(!served_in_place(&text), "{text}");
+    // Either way the backend saw each call once, through the fast lane.
+    assert_eq!(backend.calls().len(), 3, "{:?}", backend.calls());
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_served_in_place_is_cancelled_at_the_backend_when_its_client_hangs_up() {
+    let (url, backend) = recording_backend().await;
+    let gw = Running::start(&format!(
+        "backends:\n  - name: jira\n    http:\n      url: {url}\n"
+    ))
+    .await;
+    let session = RawSession::open(&gw.mcp, json!({})).await;
+    let slow = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "jira_get_issue", "arguments": {"key": "SLOW"}}});
+    let answer = session.post(&slow).await;
+    assert_eq!(answer.status(), 200);
+    for _ in 0..200 {
+        if !backend.calls().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(backend.calls(), [json!("gw-0")]);
+    assert_eq!(gw.gateway.in_flight(), 1);
+    // The client goes away without reading the answer.
+    drop(answer);
+    drop(session);
+    for _ in 0..200 {
+        if !backend.cancelled().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(backend.cancelled(), [json!("gw-0")]);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn notifications_cancelled_cancels_a_call_served_in_place_and_no_answer_is_sent() {
+    let (url, backend) = recording_backend().await;
+    let gw = Running::start(&format!(
+        "backends:\n  - name: jira\n    http:\n      url: {url}\n"
+    ))
+    .await;
+    let session = RawSession::open(&gw.mcp, json!({})).await;
+    let slow = json!({"jsonrpc": "2.0", "id": 8, "method": "tools/call",
+        "params": {"name": "jira_get_issue", "arguments": {"key": "SLOW"}}});
+    let answer = session.post(&slow).await;
+    for _ in 0..200 {
+        if !backend.calls().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(backend.calls(), [json!("gw-0")]);
+    // The answer stream stays open; the client cancels by notification.
+    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 8, "reason": "the test cancels"}});
+    assert_eq!(session.post(&cancel).await.status(), 202);
+    for _ in 0..200 {
+        if !backend.cancelled().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(backend.cancelled(), [json!("gw-0")]);
+    let text = tokio::time::timeout(Duration::from_secs(5), answer.text())
+        .await
+        .expect("the answer stream ends")
+        .unwrap();
+    assert!(!text.contains("\"result\""), "{text}");
+    // The session goes on.
+    session.call_text(9, None).await;
+    gw.stop().await;
+}
