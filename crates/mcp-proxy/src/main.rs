@@ -8,6 +8,10 @@ use mcp_proxy::cli::{Cli, Command, DevCommand};
 use mcp_proxy::config::GatewayConfig;
 use mcp_proxy::{Gateway, ProxyError};
 
+/// The binary's allocator (a library user's binary chooses its own).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Logs go to stderr: stdout is the MCP channel of `demo-server`, whose
