@@ -10,7 +10,7 @@ use mcp_proxy::{Gateway, ProxyError};
 
 /// The binary's allocator (a library user's binary chooses its own).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
