@@ -26,7 +26,8 @@
 //! **Idle sessions.** rmcp's worker ends a session after 5 minutes without an
 //! event, and a call served in place is no event of the worker's: a busy
 //! session would expire. So rmcp's own timer is off and this module closes a
-//! session nobody used for [`IDLE_LIMIT`] (rmcp's default): every request
+//! session nobody used for the config's `session_idle_timeout` (default 5
+//! minutes, rmcp's own default): every request
 //! naming the session counts as use (rmcp asks [`SessionManager::has_session`]
 //! first), and so does the end of a call; a session with a call in flight is
 //! never idle.
@@ -56,10 +57,6 @@ use rmcp::{Peer, Service};
 use tokio_util::sync::CancellationToken;
 
 use crate::front::GatewayHandler;
-
-/// How long a session may go unused before it is closed (rmcp's default
-/// keep-alive).
-pub(crate) const IDLE_LIMIT: Duration = Duration::from_secs(300);
 
 /// The front's session manager (see the module docs).
 pub(crate) struct FrontSessions {

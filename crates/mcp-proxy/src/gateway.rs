@@ -24,7 +24,7 @@ use crate::config::GatewayConfig;
 use crate::drain::InFlight;
 use crate::error::ProxyError;
 use crate::front::GatewayHandler;
-use crate::front_sessions::{FrontSessions, IDLE_LIMIT};
+use crate::front_sessions::FrontSessions;
 use crate::metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics};
 use crate::parse_error::{parse_error_is_bad_request, session_delete_is_no_content};
 use crate::sessions::{SessionOwners, bind_sessions};
@@ -170,6 +170,7 @@ impl Gateway {
         };
         let token = http.cancellation_token.clone();
         let metrics = config.metrics.enabled.then(|| Arc::new(Metrics::new()));
+        let front_sessions = Arc::new(FrontSessions::new(config.session_idle_timeout));
         let inner = Arc::new(Inner {
             config,
             metrics,
@@ -181,7 +182,7 @@ impl Gateway {
             http,
             backends,
             sessions: Arc::default(),
-            front_sessions: Arc::new(FrontSessions::new(IDLE_LIMIT)),
+            front_sessions,
             in_flight: Arc::default(),
         });
         FrontSessions::spawn_reaper(&inner.front_sessions);

@@ -425,3 +425,29 @@ async fn notifications_cancelled_cancels_a_call_served_in_place_and_no_answer_is
     session.call_text(9, None).await;
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn a_session_busy_with_calls_in_place_stays_open_and_an_unused_one_is_closed() {
+    let (url, _backend) = recording_backend().await;
+    let gw = Running::start(&format!(
+        "session_idle_timeout: 1s\nbackends:\n  - name: jira\n    http:\n      url: {url}\n"
+    ))
+    .await;
+    let busy = RawSession::open(&gw.mcp, json!({})).await;
+    let unused = RawSession::open(&gw.mcp, json!({})).await;
+    // 2.4 s of calls served in place, which rmcp's session worker never sees.
+    for id in 1..=12 {
+        let text = busy.call_text(id, None).await;
+        assert!(served_in_place(&text), "{text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    assert_eq!(
+        unused.post(&list).await.status(),
+        404,
+        "the unused session is closed"
+    );
+    assert_eq!(busy.post(&list).await.status(), 200, "the busy one is open");
+    busy.call_text(13, None).await;
+    gw.stop().await;
+}

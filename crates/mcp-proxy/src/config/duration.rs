@@ -33,35 +33,52 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
 /// visitor (not through a buffered untagged enum), so an error is reported at
 /// the value itself: the parser adds its line and the field's path.
 pub(crate) fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
-    struct DurationVisitor;
+    de.deserialize_any(DurationVisitor { positive: false })
+}
 
-    impl Visitor<'_> for DurationVisitor {
-        type Value = Duration;
+/// [`deserialize`], refusing zero (for a duration that would make the
+/// gateway useless, like a session idle timeout).
+pub(crate) fn deserialize_positive<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
+    de.deserialize_any(DurationVisitor { positive: true })
+}
 
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a duration like `250ms`, `30s`, `5m`, `1h` or a number of seconds")
+struct DurationVisitor {
+    /// Zero is an error.
+    positive: bool,
+}
+
+impl DurationVisitor {
+    fn checked<E: de::Error>(&self, duration: Duration) -> Result<Duration, E> {
+        if self.positive && duration.is_zero() {
+            return Err(E::custom("must be more than 0, e.g. `5m`"));
         }
+        Ok(duration)
+    }
+}
 
-        fn visit_u64<E: de::Error>(self, seconds: u64) -> Result<Duration, E> {
-            Ok(Duration::from_secs(seconds))
-        }
+impl Visitor<'_> for DurationVisitor {
+    type Value = Duration;
 
-        fn visit_i64<E: de::Error>(self, seconds: i64) -> Result<Duration, E> {
-            u64::try_from(seconds)
-                .map(Duration::from_secs)
-                .map_err(|_| {
-                    E::custom(format!(
-                        "`{seconds}` is not a duration; durations are not negative"
-                    ))
-                })
-        }
-
-        fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
-            parse(text).map_err(E::custom)
-        }
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a duration like `250ms`, `30s`, `5m`, `1h` or a number of seconds")
     }
 
-    de.deserialize_any(DurationVisitor)
+    fn visit_u64<E: de::Error>(self, seconds: u64) -> Result<Duration, E> {
+        self.checked(Duration::from_secs(seconds))
+    }
+
+    fn visit_i64<E: de::Error>(self, seconds: i64) -> Result<Duration, E> {
+        let seconds = u64::try_from(seconds).map_err(|_| {
+            E::custom(format!(
+                "`{seconds}` is not a duration; durations are not negative"
+            ))
+        })?;
+        self.checked(Duration::from_secs(seconds))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
+        self.checked(parse(text).map_err(E::custom)?)
+    }
 }
 
 #[cfg(test)]

@@ -70,6 +70,7 @@ impl GatewayConfig {
             path,
             separator,
             call_timeout: _,
+            session_idle_timeout: _,
             max_body_bytes: _,
             allowed_hosts,
             allowed_origins,

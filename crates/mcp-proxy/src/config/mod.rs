@@ -35,6 +35,8 @@ pub const DEFAULT_PATH: &str = "/mcp";
 pub const DEFAULT_SEPARATOR: &str = "_";
 /// Default per-call timeout.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time after which an unused client session is closed.
+pub const DEFAULT_SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default maximum size of one POSTed JSON-RPC body.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
@@ -67,6 +69,14 @@ pub struct GatewayConfig {
         deserialize_with = "duration::deserialize"
     )]
     pub call_timeout: Duration,
+    /// A client session nobody used for this long is closed (`5m`); a later
+    /// request naming it gets `404`. A session with a call in flight is never
+    /// idle.
+    #[serde(
+        default = "default_session_idle_timeout",
+        deserialize_with = "duration::deserialize_positive"
+    )]
+    pub session_idle_timeout: Duration,
     /// Largest accepted POST body in bytes; bigger bodies get `413`.
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
@@ -116,6 +126,9 @@ fn default_separator() -> String {
 }
 fn default_call_timeout() -> Duration {
     DEFAULT_CALL_TIMEOUT
+}
+fn default_session_idle_timeout() -> Duration {
+    DEFAULT_SESSION_IDLE_TIMEOUT
 }
 fn default_max_body_bytes() -> usize {
     DEFAULT_MAX_BODY_BYTES
@@ -401,6 +414,7 @@ impl GatewayConfig {
             path: default_path(),
             separator: default_separator(),
             call_timeout: DEFAULT_CALL_TIMEOUT,
+            session_idle_timeout: DEFAULT_SESSION_IDLE_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             allowed_hosts: None,
             allowed_origins: Vec::new(),

@@ -186,10 +186,18 @@ fn duration_errors_name_the_field_and_its_line() {
         error("backends:\n  - name: a\n    demo: github\n    backoff_initial: [1]\n"),
         "gw.yaml:4:22: backends[0].backoff_initial: invalid type: sequence, expected a duration like `250ms`, `30s`, `5m`, `1h` or a number of seconds"
     );
+    assert_eq!(
+        error("session_idle_timeout: 0s\nbackends:\n  - {name: a, demo: github}\n"),
+        "gw.yaml:1:23: session_idle_timeout: must be more than 0, e.g. `5m`"
+    );
     let config =
         parse("call_timeout: 90\nbackends:\n  - {name: a, demo: github, timeout: 1m}\n").unwrap();
     assert_eq!(config.call_timeout.as_secs(), 90);
+    assert_eq!(config.session_idle_timeout.as_secs(), 300, "the default");
     assert_eq!(config.backends[0].timeout.unwrap().as_secs(), 60);
+    let config =
+        parse("session_idle_timeout: 30m\nbackends:\n  - {name: a, demo: github}\n").unwrap();
+    assert_eq!(config.session_idle_timeout.as_secs(), 1800);
 }
 
 #[test]
