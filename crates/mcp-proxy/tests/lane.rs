@@ -111,6 +111,25 @@ async fn recording_backend() -> (String, Arc<Backend>) {
     (format!("http://{addr}/mcp"), backend)
 }
 
+/// A gateway in front of the recording backend at `url`; `top` is more
+/// top-level config (YAML lines).
+async fn jira_gateway(url: &str, top: &str) -> Running {
+    Running::start(&format!(
+        "{top}backends:\n  - name: jira\n    http:\n      url: {url}\n"
+    ))
+    .await
+}
+
+/// Waits (up to 5 s) until `done` holds.
+async fn eventually(done: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 fn get_issue(key: &str) -> CallToolRequestParams {
     CallToolRequestParams::new("jira_get_issue").with_arguments(args(json!({ "key": key })))
 }
@@ -118,10 +137,7 @@ fn get_issue(key: &str) -> CallToolRequestParams {
 #[tokio::test]
 async fn calls_take_the_lane_and_give_way_to_rmcp_when_refused() {
     let (url, backend) = recording_backend().await;
-    let gw = Running::start(&format!(
-        "backends:\n  - name: jira\n    http:\n      url: {url}\n"
-    ))
-    .await;
+    let gw = jira_gateway(&url, "").await;
     let client = gw.client_with_token("unused").await;
     let result = client.call_tool(get_issue("OPS-1")).await.unwrap();
     assert_eq!(result.structured_content.unwrap()["key"], "OPS-1");
@@ -143,10 +159,7 @@ async fn calls_take_the_lane_and_give_way_to_rmcp_when_refused() {
 #[tokio::test]
 async fn a_backend_that_breaks_off_its_answer_is_a_clear_error_and_the_next_call_works() {
     let (url, backend) = recording_backend().await;
-    let gw = Running::start(&format!(
-        "backends:\n  - name: jira\n    http:\n      url: {url}\n"
-    ))
-    .await;
+    let gw = jira_gateway(&url, "").await;
     let client = gw.client_with_token("unused").await;
     let err = client.call_tool(get_issue("BROKEN")).await.unwrap_err();
     assert_eq!(backend.calls(), [json!("gw-0")]);
@@ -169,10 +182,7 @@ async fn a_backend_that_breaks_off_its_answer_is_a_clear_error_and_the_next_call
 #[tokio::test]
 async fn a_cancelled_lane_call_is_cancelled_at_the_backend() {
     let (url, backend) = recording_backend().await;
-    let gw = Running::start(&format!(
-        "backends:\n  - name: jira\n    http:\n      url: {url}\n"
-    ))
-    .await;
+    let gw = jira_gateway(&url, "").await;
     let client = gw.client_with_token("unused").await;
     let handle = client
         .send_cancellable_request(
@@ -182,23 +192,13 @@ async fn a_cancelled_lane_call_is_cancelled_at_the_backend() {
         .await
         .unwrap();
     // Wait until the backend holds the call, then cancel it at the gateway.
-    for _ in 0..200 {
-        if !backend.calls().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually(|| !backend.calls().is_empty()).await;
     assert_eq!(backend.calls(), [json!("gw-0")]);
     handle
         .cancel(Some("the test cancels".into()))
         .await
         .unwrap();
-    for _ in 0..200 {
-        if !backend.cancelled().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually(|| !backend.cancelled().is_empty()).await;
     assert_eq!(backend.cancelled(), [json!("gw-0")]);
     // The session goes on.
     let result = client.call_tool(get_issue("OPS-3")).await.unwrap();
@@ -307,6 +307,18 @@ impl RawSession {
         Self::post_on(&self.http, &self.url, Some(&self.id), body).await
     }
 
+    /// POSTs a `tools/call` with `id` that the recording backend holds for
+    /// 10 s; returns its answer (headers only so far) once the backend has it.
+    async fn slow_call(&self, id: u64, backend: &Backend) -> reqwest::Response {
+        let slow = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": "jira_get_issue", "arguments": {"key": "SLOW"}}});
+        let answer = self.post(&slow).await;
+        assert_eq!(answer.status(), 200);
+        eventually(|| !backend.calls().is_empty()).await;
+        assert_eq!(backend.calls(), [json!("gw-0")]);
+        answer
+    }
+
     /// The SSE answer of one `tools/call` of `jira_get_issue`.
     async fn call_text(&self, id: u64, meta: Option<Value>) -> String {
         let mut params = json!({"name": "jira_get_issue", "arguments": {"key": "OPS-1"}});
@@ -333,10 +345,7 @@ fn served_in_place(text: &str) -> bool {
 #[tokio::test]
 async fn plain_clients_calls_are_served_in_place_and_the_rest_by_rmcps_session() {
     let (url, backend) = recording_backend().await;
-    let gw = Running::start(&format!(
-        "backends:\n  - name: jira\n    http:\n      url: {url}\n"
-    ))
-    .await;
+    let gw = jira_gateway(&url, "").await;
     let plain = RawSession::open(&gw.mcp, json!({})).await;
     let text = plain.call_text(1, None).await;
     assert!(served_in_place(&text), "{text}");
@@ -357,32 +366,14 @@ async fn plain_clients_calls_are_served_in_place_and_the_rest_by_rmcps_session()
 #[tokio::test]
 async fn a_call_served_in_place_is_cancelled_at_the_backend_when_its_client_hangs_up() {
     let (url, backend) = recording_backend().await;
-    let gw = Running::start(&format!(
-        "backends:\n  - name: jira\n    http:\n      url: {url}\n"
-    ))
-    .await;
+    let gw = jira_gateway(&url, "").await;
     let session = RawSession::open(&gw.mcp, json!({})).await;
-    let slow = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
-        "params": {"name": "jira_get_issue", "arguments": {"key": "SLOW"}}});
-    let answer = session.post(&slow).await;
-    assert_eq!(answer.status(), 200);
-    for _ in 0..200 {
-        if !backend.calls().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert_eq!(backend.calls(), [json!("gw-0")]);
+    let answer = session.slow_call(7, &backend).await;
     assert_eq!(gw.gateway.in_flight(), 1);
     // The client goes away without reading the answer.
     drop(answer);
     drop(session);
-    for _ in 0..200 {
-        if !backend.cancelled().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually(|| !backend.cancelled().is_empty()).await;
     assert_eq!(backend.cancelled(), [json!("gw-0")]);
     gw.stop().await;
 }
@@ -390,31 +381,14 @@ async fn a_call_served_in_place_is_cancelled_at_the_backend_when_its_client_hang
 #[tokio::test]
 async fn notifications_cancelled_cancels_a_call_served_in_place_and_no_answer_is_sent() {
     let (url, backend) = recording_backend().await;
-    let gw = Running::start(&format!(
-        "backends:\n  - name: jira\n    http:\n      url: {url}\n"
-    ))
-    .await;
+    let gw = jira_gateway(&url, "").await;
     let session = RawSession::open(&gw.mcp, json!({})).await;
-    let slow = json!({"jsonrpc": "2.0", "id": 8, "method": "tools/call",
-        "params": {"name": "jira_get_issue", "arguments": {"key": "SLOW"}}});
-    let answer = session.post(&slow).await;
-    for _ in 0..200 {
-        if !backend.calls().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert_eq!(backend.calls(), [json!("gw-0")]);
+    let answer = session.slow_call(8, &backend).await;
     // The answer stream stays open; the client cancels by notification.
     let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
         "params": {"requestId": 8, "reason": "the test cancels"}});
     assert_eq!(session.post(&cancel).await.status(), 202);
-    for _ in 0..200 {
-        if !backend.cancelled().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually(|| !backend.cancelled().is_empty()).await;
     assert_eq!(backend.cancelled(), [json!("gw-0")]);
     let text = tokio::time::timeout(Duration::from_secs(5), answer.text())
         .await
@@ -429,10 +403,7 @@ async fn notifications_cancelled_cancels_a_call_served_in_place_and_no_answer_is
 #[tokio::test]
 async fn a_session_busy_with_calls_in_place_stays_open_and_an_unused_one_is_closed() {
     let (url, _backend) = recording_backend().await;
-    let gw = Running::start(&format!(
-        "session_idle_timeout: 1s\nbackends:\n  - name: jira\n    http:\n      url: {url}\n"
-    ))
-    .await;
+    let gw = jira_gateway(&url, "session_idle_timeout: 1s\n").await;
     let busy = RawSession::open(&gw.mcp, json!({})).await;
     let unused = RawSession::open(&gw.mcp, json!({})).await;
     // 2.4 s of calls served in place, which rmcp's session worker never sees.
