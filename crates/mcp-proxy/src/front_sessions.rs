@@ -41,6 +41,7 @@ use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt};
+use http::request::Parts;
 use rmcp::model::{
     ClientJsonRpcMessage, ClientNotification, ClientRequest, GetExtensions, GetMeta,
     JsonRpcRequest, RequestId, ServerJsonRpcMessage,
@@ -203,37 +204,49 @@ impl FrontSessions {
         }
     }
 
-    /// Serves `message` in place when it is a call of an initialized session
-    /// that needs none of rmcp's streams; hands it back otherwise.
-    fn in_place(&self, session: &SessionId, message: ClientJsonRpcMessage) -> Served {
-        let ClientJsonRpcMessage::Request(request) = &message else {
-            return Served::BySession(Box::new(message));
-        };
+    /// The session to serve `request` in place, when it is a call of an
+    /// initialized session that needs none of rmcp's streams.
+    fn serves_in_place(
+        &self,
+        session: &SessionId,
+        request: &ClientRequest,
+    ) -> Option<Arc<Tracked>> {
         let call = matches!(
-            request.request,
+            request,
             ClientRequest::CallToolRequest(_)
                 | ClientRequest::GetPromptRequest(_)
                 | ClientRequest::ReadResourceRequest(_)
         );
-        if !call || request.request.get_meta().get_progress_token().is_some() {
-            return Served::BySession(Box::new(message));
+        if !call || request.get_meta().get_progress_token().is_some() {
+            return None;
         }
-        let Some(tracked) = self.tracked(session) else {
+        let tracked = self.tracked(session)?;
+        let lane = tracked.handler.get()?;
+        (!lane.takes_relayed_requests()).then_some(tracked)
+    }
+
+    /// Serves `message` in place when [`FrontSessions::serves_in_place`]
+    /// says so; hands it back otherwise.
+    fn in_place(&self, session: &SessionId, message: ClientJsonRpcMessage) -> Served {
+        let ClientJsonRpcMessage::Request(request) = message else {
             return Served::BySession(Box::new(message));
         };
-        let Some(lane) = tracked.handler.get() else {
-            return Served::BySession(Box::new(message));
-        };
-        if lane.takes_relayed_requests() {
-            return Served::BySession(Box::new(message));
+        match self.serves_in_place(session, &request.request) {
+            Some(tracked) => Served::InPlace(self.start(tracked, request)),
+            None => Served::BySession(Box::new(ClientJsonRpcMessage::Request(request))),
         }
-        let ClientJsonRpcMessage::Request(JsonRpcRequest {
+    }
+
+    /// Starts `request` on `tracked`'s handler (see [`OneAnswer`]).
+    fn start(&self, tracked: Arc<Tracked>, request: JsonRpcRequest<ClientRequest>) -> OneAnswer {
+        let JsonRpcRequest {
             id, mut request, ..
-        }) = message
-        else {
-            unreachable!("matched as a request above");
-        };
+        } = request;
         let ct = CancellationToken::new();
+        let Some(lane) = tracked.handler.get() else {
+            // `serves_in_place` found the handler, and it is never unset.
+            return OneAnswer { call: None };
+        };
         if let Ok(mut calls) = lane.calls.lock() {
             calls.insert(id.clone(), ct.clone());
         }
@@ -259,9 +272,47 @@ impl FrontSessions {
                 Err(error) => ServerJsonRpcMessage::error(error, Some(id)),
             })
         };
-        Served::InPlace(OneAnswer {
+        OneAnswer {
             call: Some(Mutex::new(Box::pin(call))),
-        })
+        }
+    }
+
+    /// Starts a call of `parts`'s session in place (its answer stream yields
+    /// the JSON-RPC answer, or nothing when the call was cancelled) when the
+    /// session is open and initialized, negotiated the `MCP-Protocol-Version`
+    /// the request names, and `body` is a call it serves in place; hands
+    /// `parts` back otherwise (rmcp's service then serves the request).
+    pub(crate) async fn answer_plain(&self, parts: Parts, body: &[u8]) -> Plain {
+        let Some(session) = parts
+            .headers
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(SessionId::from)
+        else {
+            return Plain::NotHere(Box::new(parts));
+        };
+        let negotiated = self
+            .tracked(&session)
+            .and_then(|t| t.handler.get().and_then(|h| h.peer.peer_info()))
+            .map(|info| info.protocol_version.clone());
+        let asked = parts
+            .headers
+            .get("mcp-protocol-version")
+            .and_then(|v| v.to_str().ok());
+        let same_version = negotiated.is_some_and(|v| Some(v.as_str()) == asked);
+        if !same_version || !matches!(self.has_session(&session).await, Ok(true)) {
+            return Plain::NotHere(Box::new(parts));
+        }
+        let Ok(ClientJsonRpcMessage::Request(mut request)) =
+            serde_json::from_slice::<ClientJsonRpcMessage>(body)
+        else {
+            return Plain::NotHere(Box::new(parts));
+        };
+        let Some(tracked) = self.serves_in_place(&session, &request.request) else {
+            return Plain::NotHere(Box::new(parts));
+        };
+        request.request.extensions_mut().insert(parts);
+        Plain::Started(self.start(tracked, request))
     }
 
     /// Cancels a call served in place that `notifications/cancelled` names.
@@ -291,6 +342,14 @@ impl FrontSessions {
             token.cancel();
         }
     }
+}
+
+/// What [`FrontSessions::answer_plain`] did with a request.
+pub(crate) enum Plain {
+    /// Served in place: the call's answer stream.
+    Started(OneAnswer),
+    /// Not served here: the request's head, handed back.
+    NotHere(Box<Parts>),
 }
 
 /// Where a request of a session is served.
@@ -327,7 +386,7 @@ impl Drop for CallDone {
 /// answer: no task of its own and no channel back, so no wake-up of another
 /// thread. Dropped early (the client went away), the call is dropped with
 /// it, which cancels it at the backend.
-struct OneAnswer {
+pub(crate) struct OneAnswer {
     /// rmcp wants `Sync` answer streams; the call is only ever reached
     /// through `&mut` ([`Mutex::get_mut`], no locking).
     call: Option<Mutex<AnswerFuture>>,

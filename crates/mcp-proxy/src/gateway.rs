@@ -24,6 +24,7 @@ use crate::config::GatewayConfig;
 use crate::drain::InFlight;
 use crate::error::ProxyError;
 use crate::front::GatewayHandler;
+use crate::front_json::plain_json_calls;
 use crate::front_sessions::FrontSessions;
 use crate::metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics};
 use crate::parse_error::{parse_error_is_bad_request, session_delete_is_no_content};
@@ -72,6 +73,11 @@ impl Inner {
         if let Some(auditor) = &self.audit {
             auditor.record(entry);
         }
+    }
+
+    /// The `Host` values the MCP endpoint accepts (rmcp's `allowed_hosts`).
+    pub(crate) fn allowed_hosts(&self) -> &[String] {
+        &self.http.allowed_hosts
     }
 
     /// Where the RFC 9728 metadata is served, when auth is configured.
@@ -214,6 +220,10 @@ impl Gateway {
         );
         let mut mcp_router = Router::new()
             .route_service(&self.inner.config.path, mcp)
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&self.inner),
+                plain_json_calls,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 self.inner.config.max_body_bytes,
                 parse_error_is_bad_request,

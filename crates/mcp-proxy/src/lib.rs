@@ -12,6 +12,7 @@ pub mod dev;
 mod drain;
 mod error;
 mod front;
+mod front_json;
 mod front_sessions;
 mod gateway;
 mod identity;

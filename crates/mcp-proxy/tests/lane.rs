@@ -319,27 +319,34 @@ impl RawSession {
         answer
     }
 
-    /// The SSE answer of one `tools/call` of `jira_get_issue`.
-    async fn call_text(&self, id: u64, meta: Option<Value>) -> String {
+    /// The answer of one `tools/call` of `jira_get_issue`: its
+    /// `Content-Type` and body.
+    async fn call_text(&self, id: u64, meta: Option<Value>) -> (String, String) {
         let mut params = json!({"name": "jira_get_issue", "arguments": {"key": "OPS-1"}});
         if let Some(meta) = meta {
             params["_meta"] = meta;
         }
         let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
-        let text = self.post(&call).await.text().await.unwrap();
+        let answer = self.post(&call).await;
+        let content_type = answer.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let text = answer.text().await.unwrap();
         assert!(text.contains(r#""key\":\"OPS-1\""#), "{text}");
-        text
+        (content_type, text)
     }
 }
 
-/// rmcp's session numbers its SSE events (`id:` lines, a priming event
-/// first); a call served in place is one bare `data:` event.
-fn served_in_place(text: &str) -> bool {
-    let events: Vec<&str> = text
-        .split("\n\n")
-        .filter(|e| !e.trim().is_empty())
-        .collect();
-    events.len() == 1 && events[0].starts_with("data: ") && !text.contains("\nid:")
+/// A call served in place and answered as plain JSON (one JSON-RPC message).
+fn served_in_place((content_type, text): &(String, String)) -> bool {
+    content_type == "application/json"
+        && serde_json::from_str::<Value>(text).is_ok_and(|m| m["result"].is_object())
+}
+
+/// rmcp's session answers with numbered SSE events (`id:` lines).
+fn served_by_rmcp((content_type, text): &(String, String)) -> bool {
+    content_type == "text/event-stream" && text.contains("id:")
 }
 
 #[tokio::test]
@@ -347,19 +354,56 @@ async fn plain_clients_calls_are_served_in_place_and_the_rest_by_rmcps_session()
     let (url, backend) = recording_backend().await;
     let gw = jira_gateway(&url, "").await;
     let plain = RawSession::open(&gw.mcp, json!({})).await;
-    let text = plain.call_text(1, None).await;
-    assert!(served_in_place(&text), "{text}");
+    let answer = plain.call_text(1, None).await;
+    assert!(served_in_place(&answer), "{answer:?}");
     // Progress travels on the request's own stream: rmcp's session serves it.
-    let text = plain
+    let answer = plain
         .call_text(2, Some(json!({"progressToken": "p-1"})))
         .await;
-    assert!(!served_in_place(&text), "{text}");
+    assert!(served_by_rmcp(&answer), "{answer:?}");
     // A client that may be asked for sampling: rmcp's session serves its calls.
     let sampling = RawSession::open(&gw.mcp, json!({"sampling": {}})).await;
-    let text = sampling.call_text(1, None).await;
-    assert!(!served_in_place(&text), "{text}");
+    let answer = sampling.call_text(1, None).await;
+    assert!(served_by_rmcp(&answer), "{answer:?}");
     // Either way the backend saw each call once, through the fast lane.
     assert_eq!(backend.calls().len(), 3, "{:?}", backend.calls());
+    // What rmcp must check reaches rmcp, which refuses it as always: a
+    // browser's Origin (none allowed here), a Host that is not allowed.
+    let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+        "params": {"name": "jira_get_issue", "arguments": {"key": "OPS-1"}}});
+    let with = |name: &'static str, value: &'static str| {
+        plain
+            .http
+            .post(&plain.url)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .header("mcp-session-id", &plain.id)
+            .header(name, value)
+            .json(&call)
+            .send()
+    };
+    assert_eq!(
+        with("origin", "http://evil.example")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(with("host", "evil.example:80").await.unwrap().status(), 403);
+    // A protocol version other than the session's: rmcp decides (here it
+    // serves the call, as SSE).
+    let other = plain
+        .http
+        .post(&plain.url)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .header("mcp-session-id", &plain.id)
+        .json(&call)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.headers()["content-type"], "text/event-stream");
+    assert_eq!(backend.calls().len(), 4, "{:?}", backend.calls());
     gw.stop().await;
 }
 
@@ -408,8 +452,8 @@ async fn a_session_busy_with_calls_in_place_stays_open_and_an_unused_one_is_clos
     let unused = RawSession::open(&gw.mcp, json!({})).await;
     // 2.4 s of calls served in place, which rmcp's session worker never sees.
     for id in 1..=12 {
-        let text = busy.call_text(id, None).await;
-        assert!(served_in_place(&text), "{text}");
+        let answer = busy.call_text(id, None).await;
+        assert!(served_in_place(&answer), "{answer:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
