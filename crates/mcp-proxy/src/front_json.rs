@@ -44,13 +44,13 @@ use axum::response::{IntoResponse, Response};
 use mcp_authz::{PROMPTS_GET, RESOURCES_READ, TOOLS_CALL};
 
 use crate::front_sessions::{OneAnswer, Plain};
+use crate::gateway::Inner;
 
 /// How long a call may run before its answer becomes an SSE stream instead
 /// of plain JSON (see [`answered`]).
 const JSON_WINDOW: Duration = Duration::from_millis(500);
 /// Keep-alive comments of an SSE answer (rmcp's front sends them as often).
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-use crate::gateway::Inner;
 
 /// The middleware (the innermost before rmcp's service).
 pub(crate) async fn plain_json_calls(
