@@ -7,7 +7,7 @@ mod support;
 use mcp_proxy::dev;
 use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
-use support::{EXE, Running, args};
+use support::{EXE, Running, args, raw_post, raw_session};
 
 #[tokio::test]
 async fn audit_lines_are_written_redacted_and_filterable() {
@@ -162,32 +162,14 @@ async fn step_up_403_is_audited_as_a_denial() {
         .await
         .unwrap();
 
-    let http = reqwest::Client::new();
-    let post = |body: &'static str| {
-        http.post(&gw.mcp)
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-11-25")
-            .body(body)
-    };
-    let init = post(
-        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
-    )
-    .send()
-    .await
-    .unwrap();
-    let sid = init.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let r = post(
+    let sid = raw_session(&gw, &token).await;
+    let r = raw_post(
+        &gw,
+        &token,
+        Some(&sid),
         r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"github_create_branch","arguments":{"repo":"acme/web","branch":"b","token":"s3cret"}}}"#,
     )
-    .header("mcp-session-id", &sid)
-    .send()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), 403);
 
     let lines = audit_lines(&file, 1).await;

@@ -176,28 +176,41 @@ pub async fn everything_http() -> (tokio::process::Child, String) {
 
 /// One JSON-RPC request in a fresh session, over plain HTTP (status and headers visible).
 pub async fn raw_call(gw: &Running, token: &str, body: &'static str) -> reqwest::Response {
-    let http = reqwest::Client::new();
-    let post = |body: &'static str| {
-        http.post(&gw.mcp)
-            .bearer_auth(token)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-11-25")
-            .body(body)
-    };
-    let init = post(
+    let sid = raw_session(gw, token).await;
+    raw_post(gw, token, Some(&sid), body).await
+}
+
+/// A new MCP session opened with `initialize` over plain HTTP: its id.
+pub async fn raw_session(gw: &Running, token: &str) -> String {
+    let init = raw_post(
+        gw,
+        token,
+        None,
         r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
     )
-    .send()
-    .await
-    .unwrap();
-    let sid = init.headers()["mcp-session-id"]
+    .await;
+    init.headers()["mcp-session-id"]
         .to_str()
         .unwrap()
-        .to_owned();
-    post(body)
-        .header("mcp-session-id", sid)
-        .send()
-        .await
-        .unwrap()
+        .to_owned()
+}
+
+/// One JSON-RPC message POSTed with `token`, in session `sid` when given.
+pub async fn raw_post(
+    gw: &Running,
+    token: &str,
+    sid: Option<&str>,
+    body: &'static str,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(&gw.mcp)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(body);
+    if let Some(sid) = sid {
+        request = request.header("mcp-session-id", sid);
+    }
+    request.send().await.unwrap()
 }
