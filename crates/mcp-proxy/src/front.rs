@@ -427,8 +427,12 @@ fn caller(context: &RequestContext<RoleServer>) -> mcp_authz::Identity {
 
 /// The HTTP front's `Mcp-Session-Id` of this request.
 fn session_of(context: &RequestContext<RoleServer>) -> Option<&str> {
-    context
-        .extensions
+    session_in(&context.extensions)
+}
+
+/// The `Mcp-Session-Id` of the HTTP request whose parts are in `extensions`.
+fn session_in(extensions: &rmcp::model::Extensions) -> Option<&str> {
+    extensions
         .get::<http::request::Parts>()
         .and_then(|p| p.headers.get("mcp-session-id"))
         .and_then(|v| v.to_str().ok())
@@ -789,12 +793,7 @@ impl ServerHandler for GatewayHandler {
             let _ = self.session.set(metrics.session());
         }
         // HTTP front: this session's calls may now be served in place.
-        if let Some(session) = context
-            .extensions
-            .get::<http::request::Parts>()
-            .and_then(|p| p.headers.get("mcp-session-id"))
-            .and_then(|v| v.to_str().ok())
-        {
+        if let Some(session) = session_in(&context.extensions) {
             let calls = Self {
                 // The session is counted once, by this handler.
                 session: Arc::default(),

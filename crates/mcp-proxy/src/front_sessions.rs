@@ -204,25 +204,20 @@ impl FrontSessions {
         }
     }
 
-    /// The session to serve `request` in place, when it is a call of an
-    /// initialized session that needs none of rmcp's streams.
-    fn serves_in_place(
-        &self,
-        session: &SessionId,
-        request: &ClientRequest,
-    ) -> Option<Arc<Tracked>> {
+    /// Whether `tracked`'s session serves `request` in place: a call that
+    /// needs none of rmcp's streams, in an initialized session.
+    fn serves_in_place(tracked: &Tracked, request: &ClientRequest) -> bool {
         let call = matches!(
             request,
             ClientRequest::CallToolRequest(_)
                 | ClientRequest::GetPromptRequest(_)
                 | ClientRequest::ReadResourceRequest(_)
         );
-        if !call || request.get_meta().get_progress_token().is_some() {
-            return None;
-        }
-        let tracked = self.tracked(session)?;
-        let lane = tracked.handler.get()?;
-        (!lane.takes_relayed_requests()).then_some(tracked)
+        call && request.get_meta().get_progress_token().is_none()
+            && tracked
+                .handler
+                .get()
+                .is_some_and(|lane| !lane.takes_relayed_requests())
     }
 
     /// Serves `message` in place when [`FrontSessions::serves_in_place`]
@@ -231,9 +226,11 @@ impl FrontSessions {
         let ClientJsonRpcMessage::Request(request) = message else {
             return Served::BySession(Box::new(message));
         };
-        match self.serves_in_place(session, &request.request) {
-            Some(tracked) => Served::InPlace(self.start(tracked, request)),
-            None => Served::BySession(Box::new(ClientJsonRpcMessage::Request(request))),
+        match self.tracked(session) {
+            Some(tracked) if Self::serves_in_place(&tracked, &request.request) => {
+                Served::InPlace(self.start(tracked, request))
+            }
+            _ => Served::BySession(Box::new(ClientJsonRpcMessage::Request(request))),
         }
     }
 
@@ -291,26 +288,31 @@ impl FrontSessions {
         else {
             return Plain::NotHere(Box::new(parts));
         };
-        let negotiated = self
-            .tracked(&session)
-            .and_then(|t| t.handler.get().and_then(|h| h.peer.peer_info()))
+        let Some(tracked) = self.tracked(&session) else {
+            return Plain::NotHere(Box::new(parts));
+        };
+        let negotiated = tracked
+            .handler
+            .get()
+            .and_then(|h| h.peer.peer_info())
             .map(|info| info.protocol_version.clone());
         let asked = parts
             .headers
             .get("mcp-protocol-version")
             .and_then(|v| v.to_str().ok());
         let same_version = negotiated.is_some_and(|v| Some(v.as_str()) == asked);
-        if !same_version || !matches!(self.has_session(&session).await, Ok(true)) {
+        if !same_version || !matches!(self.local.has_session(&session).await, Ok(true)) {
             return Plain::NotHere(Box::new(parts));
         }
+        self.touch(&tracked);
         let Ok(ClientJsonRpcMessage::Request(mut request)) =
             serde_json::from_slice::<ClientJsonRpcMessage>(body)
         else {
             return Plain::NotHere(Box::new(parts));
         };
-        let Some(tracked) = self.serves_in_place(&session, &request.request) else {
+        if !Self::serves_in_place(&tracked, &request.request) {
             return Plain::NotHere(Box::new(parts));
-        };
+        }
         request.request.extensions_mut().insert(parts);
         Plain::Started(self.start(tracked, request))
     }
