@@ -88,7 +88,9 @@ impl SessionHeaders {
 /// The fast lane of one backend connection.
 pub(crate) struct Lane {
     backend: Arc<str>,
-    url: Arc<str>,
+    /// Parsed once: reqwest parses a string URL on every request (IDNA
+    /// included), which `perf` showed at about 1.5 % of a call.
+    url: reqwest::Url,
     http: reqwest::Client,
     headers: Arc<SessionHeaders>,
     /// The clients that hear this backend's log messages.
@@ -109,6 +111,8 @@ pub(crate) enum Sent {
 }
 
 impl Lane {
+    /// The lane of a backend session at `url`; none if the URL does not
+    /// parse (rmcp's client, which opened the session, carries every call).
     pub(crate) fn new(
         backend: &str,
         url: &str,
@@ -116,16 +120,17 @@ impl Lane {
         headers: Arc<SessionHeaders>,
         clients: Arc<Clients>,
         token: Option<TokenSlot>,
-    ) -> Self {
-        Self {
+    ) -> Option<Self> {
+        let url = reqwest::Url::parse(url).ok()?;
+        Some(Self {
             backend: backend.into(),
-            url: url.into(),
+            url,
             http,
             headers,
             clients,
             token,
             next_id: AtomicU64::new(0),
-        }
+        })
     }
 
     /// Whether the lane can carry requests of a session that negotiated
@@ -171,7 +176,7 @@ impl Lane {
         // Dropped from here on (the client cancelled, the call timed out), the
         // backend may have the request: cancel it there (an unknown id is ignored).
         let pending = CancelOnDrop::new(rmcp_peer, id.clone());
-        let response = match post(&self.http, &self.url, &captured, &message).await {
+        let response = match post(&self.http, self.url.clone(), &captured, &message).await {
             Ok(response) => response,
             Err(e) => {
                 pending.disarm();
@@ -277,7 +282,7 @@ impl Lane {
                     let ended = guard.ended();
                     let lane = LaneReply {
                         http: self.http.clone(),
-                        url: Arc::clone(&self.url),
+                        url: self.url.clone(),
                         captured: Arc::clone(captured),
                     };
                     let backend = Arc::clone(&self.backend);
@@ -327,7 +332,7 @@ impl Lane {
 /// Posts a client's answer to a backend request back on the session.
 struct LaneReply {
     http: reqwest::Client,
-    url: Arc<str>,
+    url: reqwest::Url,
     captured: Arc<Captured>,
 }
 
@@ -337,7 +342,7 @@ impl LaneReply {
             Ok(result) => ClientJsonRpcMessage::response(result, id),
             Err(error) => ClientJsonRpcMessage::error(error, Some(id)),
         };
-        match post(&self.http, &self.url, &self.captured, &message).await {
+        match post(&self.http, self.url, &self.captured, &message).await {
             Ok(response) => {
                 let _ = response.bytes().await;
             }
@@ -349,7 +354,7 @@ impl LaneReply {
 /// POSTs `message` on the captured session (headers, session id, bearer).
 async fn post(
     http: &reqwest::Client,
-    url: &str,
+    url: reqwest::Url,
     captured: &Captured,
     message: &impl serde::Serialize,
 ) -> Result<reqwest::Response, reqwest::Error> {

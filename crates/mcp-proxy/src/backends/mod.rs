@@ -318,15 +318,8 @@ impl Backend {
         let (tools, prompts, resources) = list_all(&peer)
             .await
             .map_err(|e| format!("listing its tools, prompts and resources failed: {e}"))?;
-        let lane = connection.lane.map(|(http, url, headers)| {
-            Arc::new(Lane::new(
-                &self.config.name,
-                &url,
-                http,
-                headers,
-                log_to,
-                token,
-            ))
+        let lane = connection.lane.and_then(|(http, url, headers)| {
+            Lane::new(&self.config.name, &url, http, headers, log_to, token).map(Arc::new)
         });
         let live = Live {
             peer,
