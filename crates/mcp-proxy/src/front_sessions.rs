@@ -57,6 +57,7 @@ use rmcp::transport::streamable_http_server::session::{
 use rmcp::{Peer, Service};
 use tokio_util::sync::CancellationToken;
 
+use crate::call_json::Parsed;
 use crate::front::GatewayHandler;
 
 /// The front's session manager (see the module docs).
@@ -279,7 +280,7 @@ impl FrontSessions {
     /// session is open and initialized, negotiated the `MCP-Protocol-Version`
     /// the request names, and `body` is a call it serves in place; hands
     /// `parts` back otherwise (rmcp's service then serves the request).
-    pub(crate) async fn answer_plain(&self, parts: Parts, body: &[u8]) -> Plain {
+    pub(crate) async fn answer_plain(&self, mut parts: Parts, body: &[u8]) -> Plain {
         let Some(session) = parts
             .headers
             .get("mcp-session-id")
@@ -305,16 +306,14 @@ impl FrontSessions {
             return Plain::NotHere(Box::new(parts));
         }
         self.touch(&tracked);
-        let Ok(ClientJsonRpcMessage::Request(mut request)) =
-            serde_json::from_slice::<ClientJsonRpcMessage>(body)
-        else {
+        let Some(mut request) = Parsed::of(&mut parts.extensions, body) else {
             return Plain::NotHere(Box::new(parts));
         };
         if !Self::serves_in_place(&tracked, &request.request) {
             return Plain::NotHere(Box::new(parts));
         }
         request.request.extensions_mut().insert(parts);
-        Plain::Started(self.start(tracked, request))
+        Plain::Started(self.start(tracked, *request))
     }
 
     /// Cancels a call served in place that `notifications/cancelled` names.

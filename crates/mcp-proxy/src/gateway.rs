@@ -24,7 +24,7 @@ use crate::config::GatewayConfig;
 use crate::drain::InFlight;
 use crate::error::ProxyError;
 use crate::front::GatewayHandler;
-use crate::front_json::plain_json_calls;
+use crate::front_json::McpEndpoint;
 use crate::front_sessions::FrontSessions;
 use crate::metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics};
 use crate::parse_error::{parse_error_is_bad_request, session_delete_is_no_content};
@@ -219,11 +219,10 @@ impl Gateway {
             self.inner.http.clone(),
         );
         let mut mcp_router = Router::new()
-            .route_service(&self.inner.config.path, mcp)
-            .layer(axum::middleware::from_fn_with_state(
-                Arc::clone(&self.inner),
-                plain_json_calls,
-            ))
+            .route_service(
+                &self.inner.config.path,
+                McpEndpoint::new(Arc::clone(&self.inner), mcp),
+            )
             .layer(axum::middleware::from_fn_with_state(
                 self.inner.config.max_body_bytes,
                 parse_error_is_bad_request,

@@ -4,6 +4,7 @@ mod aggregate;
 pub mod audit;
 mod auth;
 mod backends;
+mod call_json;
 pub mod check;
 pub mod cli;
 pub mod config;

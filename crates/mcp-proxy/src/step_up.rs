@@ -18,32 +18,14 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use mcp_authz::{PROMPTS_GET, RESOURCES_READ, TOOLS_CALL};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use rmcp::model::{ClientRequest, RequestId};
+use serde_json::json;
 
 use crate::audit::{Entry, Outcome};
+use crate::call_json::{self, Parsed};
 use crate::front::FORBIDDEN;
 use crate::gateway::Inner;
 use crate::identity::identity_of;
-
-#[derive(Deserialize)]
-struct Peek {
-    #[serde(default)]
-    id: Option<Value>,
-    method: String,
-    #[serde(default)]
-    params: Option<PeekParams>,
-}
-
-#[derive(Deserialize)]
-struct PeekParams {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    uri: Option<String>,
-    #[serde(default)]
-    arguments: Option<Map<String, Value>>,
-}
 
 /// A decision this middleware made for the one JSON-RPC request of an HTTP
 /// request, handed to the MCP handler in the request's extensions (rmcp puts
@@ -52,7 +34,7 @@ struct PeekParams {
 #[derive(Clone)]
 pub(crate) struct Decided {
     /// The JSON-RPC id of the request decided.
-    pub(crate) id: Value,
+    pub(crate) id: RequestId,
     pub(crate) method: String,
     /// The exposed (prefixed) tool or prompt name, or the resource URI.
     pub(crate) exposed: String,
@@ -68,18 +50,13 @@ impl Decided {
     /// to `route` (backend, original name).
     pub(crate) fn of<'a>(
         parts: &'a http::request::Parts,
-        id: &rmcp::model::RequestId,
+        id: &RequestId,
         method: &str,
         exposed: &str,
         route: (&str, &str),
     ) -> Option<&'a Decided> {
         let decided = parts.extensions.get::<Decided>()?;
-        let same_id = match (id, &decided.id) {
-            (rmcp::model::NumberOrString::Number(n), Value::Number(m)) => m.as_i64() == Some(*n),
-            (rmcp::model::NumberOrString::String(s), Value::String(t)) => **s == **t,
-            _ => false,
-        };
-        (same_id
+        (decided.id == *id
             && decided.method == method
             && decided.exposed == exposed
             && decided.route.0 == route.0
@@ -101,62 +78,59 @@ pub(crate) async fn step_up(
         Ok(bytes) => bytes,
         Err(_) => return crate::parse_error::too_large(inner.config.max_body_bytes),
     };
-    match decide(&inner, &parts, &bytes) {
-        Some(Ok(decided)) => {
-            parts.extensions.insert(decided);
+    if let Some(call) = call_json::governed(&bytes)
+        .then(|| call_json::parse(&bytes))
+        .flatten()
+    {
+        match decide(&inner, &parts, &call) {
+            Some(Ok(decided)) => {
+                parts.extensions.insert(decided);
+            }
+            Some(Err(denied)) => return denied,
+            None => {}
         }
-        Some(Err(denied)) => return denied,
-        None => {}
+        parts.extensions.insert(Parsed {
+            body: bytes.clone(),
+            call: Box::new(call),
+        });
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
 }
 
 /// Decides a single governed request: `Err` is the `403` step-up answer,
-/// `Ok` the decision for the handler to enforce; `None` when the body is not
-/// one routed `tools/call`, `prompts/get` or `resources/read`.
+/// `Ok` the decision for the handler to enforce; `None` when it is not a
+/// routed `tools/call`, `prompts/get` or `resources/read`.
 fn decide(
     inner: &Inner,
     parts: &http::request::Parts,
-    bytes: &[u8],
+    call: &call_json::ClientCall,
 ) -> Option<Result<Decided, Response>> {
     let authz = inner.authz.as_ref()?;
     let started = Instant::now();
-    // Cheap pre-check: only single requests of the governed methods are parsed.
-    let text = std::str::from_utf8(bytes).ok()?;
-    if ![TOOLS_CALL, PROMPTS_GET, RESOURCES_READ]
-        .iter()
-        .any(|m| text.contains(m))
-    {
-        return None;
-    }
-    let peek: Peek = serde_json::from_str(text).ok()?;
-    let params = peek.params?;
+    let (method, exposed, arguments) = match &call.request {
+        ClientRequest::CallToolRequest(r) => (TOOLS_CALL, &*r.params.name, &r.params.arguments),
+        ClientRequest::GetPromptRequest(r) => (PROMPTS_GET, &*r.params.name, &r.params.arguments),
+        ClientRequest::ReadResourceRequest(r) => (RESOURCES_READ, &*r.params.uri, &None),
+        _ => return None,
+    };
     let catalog = inner.catalog();
-    let route = match peek.method.as_str() {
-        TOOLS_CALL => catalog.tool(params.name.as_deref()?),
-        PROMPTS_GET => catalog.prompt(params.name.as_deref()?),
-        RESOURCES_READ => catalog.resource(params.uri.as_deref()?),
-        _ => None,
+    let route = match method {
+        TOOLS_CALL => catalog.tool(exposed),
+        PROMPTS_GET => catalog.prompt(exposed),
+        _ => catalog.resource(exposed),
     }?;
     let backend = inner.backends.list.get(route.backend)?;
     let identity = identity_of(parts);
-    let mut request =
-        mcp_authz::Request::new(&peek.method, &route.original).server(&backend.config.name);
-    if let Some(arguments) = &params.arguments {
+    let mut request = mcp_authz::Request::new(method, &route.original).server(&backend.config.name);
+    if let Some(arguments) = arguments {
         request = request.arguments(arguments);
     }
     let mut decision = authz.decide(&identity, &request);
-    let exposed = if peek.method == RESOURCES_READ {
-        params.uri.as_deref()
-    } else {
-        params.name.as_deref()
-    }
-    .unwrap_or_default();
     let Some(missing) = decision.missing_scope.clone().filter(|_| !decision.allowed) else {
         return Some(Ok(Decided {
-            id: peek.id.unwrap_or(Value::Null),
-            method: peek.method,
+            id: call.id.clone(),
+            method: method.to_owned(),
             exposed: exposed.to_owned(),
             route: (backend.config.name.clone(), route.original.clone()),
             identity,
@@ -169,17 +143,17 @@ fn decide(
         .get_or_insert_with(|| format!("scope:{missing}"));
     if inner.audit.is_some() || inner.metrics.is_some() {
         inner.record(&Entry {
-            request_id: peek.id.clone().unwrap_or(Value::Null),
+            request_id: serde_json::to_value(&call.id).unwrap_or_default(),
             session: parts
                 .headers
                 .get("mcp-session-id")
                 .and_then(|v| v.to_str().ok()),
             identity: &identity,
-            method: &peek.method,
+            method,
             backend: &backend.config.name,
             tool: &route.original,
             exposed,
-            arguments: params.arguments.as_ref(),
+            arguments: arguments.as_ref(),
             decision: Some(&decision),
             outcome: Outcome::Denied,
             started,
@@ -198,7 +172,7 @@ fn decide(
     if let Some(url) = inner.resource_metadata_url() {
         challenge.push_str(&format!(", resource_metadata=\"{url}\""));
     }
-    let body = json!({"jsonrpc": "2.0", "id": peek.id, "error": {"code": FORBIDDEN,
+    let body = json!({"jsonrpc": "2.0", "id": call.id, "error": {"code": FORBIDDEN,
         "message": format!("insufficient scope: {}", decision.reason),
         "data": {"rule": decision.rule, "missing_scope": missing}}});
     let mut response = (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
@@ -212,8 +186,7 @@ fn decide(
 
 #[cfg(test)]
 mod tests {
-    use rmcp::model::NumberOrString;
-    use serde_json::json;
+    use rmcp::model::{NumberOrString, RequestId};
 
     use super::Decided;
 
@@ -223,7 +196,7 @@ mod tests {
         parts
     }
 
-    fn decided(id: serde_json::Value) -> Decided {
+    fn decided(id: RequestId) -> Decided {
         Decided {
             id,
             method: "tools/call".into(),
@@ -243,7 +216,7 @@ mod tests {
     #[test]
     fn a_decision_serves_only_the_request_it_was_made_for() {
         let route = ("github", "push_to_branch");
-        let parts = parts_with(decided(json!(7)));
+        let parts = parts_with(decided(NumberOrString::Number(7)));
         let seven = NumberOrString::Number(7);
         let call = "tools/call";
         let name = "github_push_to_branch";
@@ -263,7 +236,7 @@ mod tests {
         assert!(Decided::of(&parts, &seven, call, "github_delete_branch", route).is_none());
         assert!(Decided::of(&parts, &seven, call, name, ("gitlab", "push_to_branch")).is_none());
         assert!(Decided::of(&parts, &seven, call, name, ("github", "delete_branch")).is_none());
-        let parts = parts_with(decided(json!("a-1")));
+        let parts = parts_with(decided(NumberOrString::String("a-1".into())));
         let a1 = NumberOrString::String("a-1".into());
         assert!(Decided::of(&parts, &a1, call, name, route).is_some());
         let (bare, ()) = http::Request::new(()).into_parts();
