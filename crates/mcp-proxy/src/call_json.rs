@@ -1,5 +1,5 @@
 //! One parse of a client's `tools/call`, `prompts/get` or `resources/read`
-//! body, shared by the step-up middleware and the calls served in place.
+//! body, shared by the step-up decision and the calls served in place.
 //!
 //! rmcp's `ClientJsonRpcMessage` deserializer buffers a message into serde's
 //! generic `Content` tree three times over (an untagged enum, two flattened
@@ -25,27 +25,6 @@ use mcp_authz::{PROMPTS_GET, RESOURCES_READ, TOOLS_CALL};
 
 /// A client's request, parsed once (see the module docs).
 pub(crate) type ClientCall = JsonRpcRequest<ClientRequest>;
-
-/// A request parsed by [`parse`], carried in the HTTP request's extensions
-/// from the step-up middleware to the calls served in place, with the body
-/// it was parsed from (a later middleware may not change the body, but the
-/// parse is only reused for the very same bytes).
-#[derive(Clone)]
-pub(crate) struct Parsed {
-    pub(crate) body: bytes::Bytes,
-    pub(crate) call: Box<ClientCall>,
-}
-
-impl Parsed {
-    /// The parse of `body`: the carried one when it was made from the same
-    /// bytes, else a new one.
-    pub(crate) fn of(extensions: &mut http::Extensions, body: &[u8]) -> Option<Box<ClientCall>> {
-        match extensions.remove::<Parsed>() {
-            Some(parsed) if parsed.body == body => Some(parsed.call),
-            _ => parse(body).map(Box::new),
-        }
-    }
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,7 +6,8 @@
 //! for any POSTed request. A longer call is answered as SSE with keep-alive
 //! comments, as rmcp would (a client's read timeout must not end it). rmcp's
 //! service frames every session answer as SSE, so the MCP endpoint
-//! ([`McpEndpoint`]) answers such calls itself before calling rmcp's service. Measured A/B (docs/benchmarks.md):
+//! ([`McpEndpoint`](crate::endpoint::McpEndpoint)) answers such calls itself
+//! instead of calling rmcp's service. Measured A/B (docs/benchmarks.md):
 //! about +16 % throughput at concurrency 64 and +8 % at 1.
 //!
 //! It takes a request only when rmcp's own checks would pass it, and hands
@@ -25,28 +26,21 @@
 //! - none of SEP-2243's `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*` headers
 //!   (rmcp checks them against the body).
 //!
-//! The middlewares around the endpoint run before as for any request: the
-//! token check, session binding, the step-up middleware (whose decision and
-//! parse the handler uses) and in-flight tracking.
+//! Everything before runs as for any request: the token check, session
+//! binding, in-flight tracking and the step-up decision (which the handler
+//! uses).
 
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
 
 use axum::body::Body;
-use axum::extract::Request;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rmcp::transport::StreamableHttpService;
-use std::task::Poll;
 
-use crate::call_json;
-use crate::front::GatewayHandler;
-use crate::front_sessions::{FrontSessions, OneAnswer, Plain};
-use crate::gateway::Inner;
+use crate::front_sessions::OneAnswer;
 
 /// How long a call may run before its answer becomes an SSE stream instead
 /// of plain JSON (see [`answered`]).
@@ -54,79 +48,11 @@ const JSON_WINDOW: Duration = Duration::from_millis(500);
 /// Keep-alive comments of an SSE answer (rmcp's front sends them as often).
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-/// The MCP endpoint: rmcp's streamable-HTTP service with calls answered as
-/// plain JSON in front of it.
-///
-/// rmcp's service is held behind an `Arc` and called through its `handle`:
-/// axum clones a route's service for every request, and rmcp's service clones
-/// itself again in `call`, each clone copying its configuration (host lists
-/// and a cancellation token), which `perf` showed at about 3 % of a call.
-#[derive(Clone)]
-pub(crate) struct McpEndpoint {
-    inner: Arc<Inner>,
-    rmcp: Arc<StreamableHttpService<GatewayHandler, FrontSessions>>,
-}
-
-impl McpEndpoint {
-    pub(crate) fn new(
-        inner: Arc<Inner>,
-        rmcp: StreamableHttpService<GatewayHandler, FrontSessions>,
-    ) -> Self {
-        Self {
-            inner,
-            rmcp: Arc::new(rmcp),
-        }
-    }
-
-    async fn serve(self, request: Request) -> Response {
-        let inner = &self.inner;
-        if request.method() != Method::POST
-            || !takes(request.headers(), request.uri(), inner.allowed_hosts())
-        {
-            return self.by_rmcp(request).await;
-        }
-        let limit = inner.config.max_body_bytes;
-        let (parts, body) = request.into_parts();
-        let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-            return crate::parse_error::too_large(limit);
-        };
-        let parts = if call_json::governed(&bytes) {
-            match inner.front_sessions.answer_plain(parts, &bytes).await {
-                Plain::Started(answer) => return answered(answer).await,
-                Plain::NotHere(parts) => *parts,
-            }
-        } else {
-            parts
-        };
-        self.by_rmcp(Request::from_parts(parts, Body::from(bytes)))
-            .await
-    }
-
-    async fn by_rmcp(&self, request: Request) -> Response {
-        self.rmcp.handle(request).await.map(Body::new)
-    }
-}
-
-impl tower::Service<Request> for McpEndpoint {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = futures::future::BoxFuture<'static, Result<Response, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let endpoint = self.clone();
-        Box::pin(async move { Ok(endpoint.serve(request).await) })
-    }
-}
-
 /// The HTTP answer of a call started in place: plain JSON when the call ends
 /// within [`JSON_WINDOW`]; else an SSE stream (as rmcp would send) with a
 /// keep-alive comment every [`KEEP_ALIVE`], so a long call does not run into
 /// a client's read timeout before its answer.
-async fn answered(mut answer: OneAnswer) -> Response {
+pub(crate) async fn answered(mut answer: OneAnswer) -> Response {
     match tokio::time::timeout(JSON_WINDOW, answer.next()).await {
         Ok(Some(event)) => match event.message.map(|m| serde_json::to_vec(&*m)) {
             Some(Ok(json)) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
@@ -171,7 +97,7 @@ fn sse(body: Body) -> Response {
 }
 
 /// Whether the headers are ones rmcp's checks pass (see the module docs).
-fn takes(headers: &HeaderMap, uri: &http::Uri, allowed_hosts: &[String]) -> bool {
+pub(crate) fn takes(headers: &HeaderMap, uri: &http::Uri, allowed_hosts: &[String]) -> bool {
     let text = |name: header::HeaderName| {
         headers
             .get(name)

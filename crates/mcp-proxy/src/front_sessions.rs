@@ -8,7 +8,7 @@
 //! handed to that session's handler here, run by the task that writes the
 //! HTTP answer, and its answer is the request's one SSE event. Everything before `create_stream` still
 //! runs as for any request: the okta-auth layer, session binding, the step-up
-//! middleware, then rmcp's own checks (Host and Origin, `Accept`, body limit,
+//! decision, then rmcp's own checks (Host and Origin, `Accept`, body limit,
 //! the session's existence, the protocol-version and SEP-2243 headers). The
 //! handler is the session's own, with the session's peer, so routing, policy,
 //! audit, timeouts and the backend fast lane are the same code either way.
@@ -57,7 +57,7 @@ use rmcp::transport::streamable_http_server::session::{
 use rmcp::{Peer, Service};
 use tokio_util::sync::CancellationToken;
 
-use crate::call_json::Parsed;
+use crate::call_json::ClientCall;
 use crate::front::GatewayHandler;
 
 /// The front's session manager (see the module docs).
@@ -278,9 +278,9 @@ impl FrontSessions {
     /// Starts a call of `parts`'s session in place (its answer stream yields
     /// the JSON-RPC answer, or nothing when the call was cancelled) when the
     /// session is open and initialized, negotiated the `MCP-Protocol-Version`
-    /// the request names, and `body` is a call it serves in place; hands
+    /// the request names, and `request` is a call it serves in place; hands
     /// `parts` back otherwise (rmcp's service then serves the request).
-    pub(crate) async fn answer_plain(&self, mut parts: Parts, body: &[u8]) -> Plain {
+    pub(crate) async fn answer_plain(&self, parts: Parts, mut request: ClientCall) -> Plain {
         let Some(session) = parts
             .headers
             .get("mcp-session-id")
@@ -306,14 +306,11 @@ impl FrontSessions {
             return Plain::NotHere(Box::new(parts));
         }
         self.touch(&tracked);
-        let Some(mut request) = Parsed::of(&mut parts.extensions, body) else {
-            return Plain::NotHere(Box::new(parts));
-        };
         if !Self::serves_in_place(&tracked, &request.request) {
             return Plain::NotHere(Box::new(parts));
         }
         request.request.extensions_mut().insert(parts);
-        Plain::Started(self.start(tracked, *request))
+        Plain::Started(self.start(tracked, request))
     }
 
     /// Cancels a call served in place that `notifications/cancelled` names.

@@ -22,15 +22,13 @@ use crate::auth::{self, FrontAuth};
 use crate::backends::{BackendStatus, Backends, LogLevel};
 use crate::config::GatewayConfig;
 use crate::drain::InFlight;
+use crate::endpoint::McpEndpoint;
 use crate::error::ProxyError;
 use crate::front::GatewayHandler;
-use crate::front_json::McpEndpoint;
 use crate::front_sessions::FrontSessions;
 use crate::metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics};
-use crate::parse_error::{parse_error_is_bad_request, session_delete_is_no_content};
 use crate::sessions::{SessionOwners, bind_sessions};
 use crate::stdio::{StdioCaller, StdioFront, TOKEN_ENV};
-use crate::step_up::step_up;
 
 /// Shared state behind every front session.
 /// How long a shutdown waits for calls in flight before closing sessions.
@@ -223,15 +221,6 @@ impl Gateway {
                 &self.inner.config.path,
                 McpEndpoint::new(Arc::clone(&self.inner), mcp),
             )
-            .layer(axum::middleware::from_fn_with_state(
-                self.inner.config.max_body_bytes,
-                parse_error_is_bad_request,
-            ))
-            .layer(axum::middleware::from_fn(session_delete_is_no_content))
-            .layer(axum::middleware::from_fn_with_state(
-                Arc::clone(&self.inner),
-                step_up,
-            ))
             .layer(axum::middleware::from_fn_with_state(
                 Arc::clone(&self.inner.sessions),
                 bind_sessions,

@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod dev;
 mod drain;
+mod endpoint;
 mod error;
 mod front;
 mod front_json;

@@ -1,15 +1,12 @@
 //! rmcp answers a POST whose JSON body is not a JSON-RPC message with `415
 //! Unsupported Media Type`. The media type was fine; the body was not. This
-//! middleware turns that answer into `400 Bad Request` with the JSON-RPC error
+//! module turns that answer into `400 Bad Request` with the JSON-RPC error
 //! that fits: `-32700` (parse error) when the body is not JSON, `-32600`
 //! (invalid request) when it is JSON but not a JSON-RPC message. A wrong
-//! `Content-Type` keeps its `415`; a body over the limit is `413`. Also the
-//! status of a session `DELETE`.
+//! `Content-Type` keeps its `415`; a body over the limit is `413`. The
+//! endpoint ([`McpEndpoint`](crate::endpoint::McpEndpoint)) applies these.
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -28,31 +25,22 @@ pub(crate) fn too_large(limit: usize) -> Response {
     (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(error)).into_response()
 }
 
-/// The middleware; its state is the body limit in bytes.
-pub(crate) async fn parse_error_is_bad_request(
-    State(limit): State<usize>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let json_body = request
-        .headers()
+/// Whether a request's `Content-Type` is JSON (the body is then read and
+/// parsed by the endpoint; rmcp refuses any other type with `415`).
+pub(crate) fn json_body(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
             v.trim_start()
                 .to_ascii_lowercase()
                 .starts_with("application/json")
-        });
-    if !json_body {
-        return next.run(request).await;
-    }
-    let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-        return too_large(limit);
-    };
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes.clone())))
-        .await;
+        })
+}
+
+/// rmcp's answer to a JSON `body`, with its `415` turned into `400` and the
+/// JSON-RPC error that fits (see the module docs).
+pub(crate) async fn bad_request_if_not_json_rpc(response: Response, body: &[u8]) -> Response {
     if response.status() != StatusCode::UNSUPPORTED_MEDIA_TYPE {
         return response;
     }
@@ -63,7 +51,7 @@ pub(crate) async fn parse_error_is_bad_request(
             .collect(),
         Err(_) => String::new(),
     };
-    let (code, what) = if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
+    let (code, what) = if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
         (
             INVALID_REQUEST,
             "Invalid Request: the body is JSON but not a JSON-RPC message",
@@ -79,65 +67,58 @@ pub(crate) async fn parse_error_is_bad_request(
     (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
 }
 
-/// rmcp answers a session's `DELETE` with `202 Accepted`; the session is gone
-/// by then, and clients (the Python SDK among them) expect `200`/`204` for a
-/// done termination, so the gateway says `204 No Content`.
-pub(crate) async fn session_delete_is_no_content(request: Request, next: Next) -> Response {
-    let delete = request.method() == axum::http::Method::DELETE;
-    let response = next.run(request).await;
-    if delete && response.status() == StatusCode::ACCEPTED {
-        return StatusCode::NO_CONTENT.into_response();
-    }
-    response
-}
-
 #[cfg(test)]
 mod tests {
-    use axum::Router;
-    use axum::body::Body;
-    use axum::http::{Request, StatusCode};
-    use axum::routing::post;
-    use tower::ServiceExt;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Response};
 
-    fn app() -> Router {
-        Router::new()
-            .route(
-                "/",
-                post(|| async { (StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad body") }),
-            )
-            .layer(axum::middleware::from_fn_with_state(
-                1024,
-                super::parse_error_is_bad_request,
-            ))
+    use super::{bad_request_if_not_json_rpc, json_body};
+
+    fn refused() -> Response {
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad body").into_response()
+    }
+
+    async fn error_of(response: Response) -> (StatusCode, serde_json::Value) {
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap_or_default())
     }
 
     #[tokio::test]
-    async fn json_content_type_turns_415_into_400() {
-        let request = Request::post("/")
-            .header("content-type", "application/json")
-            .body(Body::from("{"))
-            .unwrap();
-        let response = app().oneshot(request).await.unwrap();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    async fn rmcps_415_for_a_json_body_becomes_400_with_the_fitting_code() {
+        let (status, body) = error_of(bad_request_if_not_json_rpc(refused(), b"{").await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["code"], -32700);
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("bad body")
+        );
+        let (status, body) = error_of(bad_request_if_not_json_rpc(refused(), b"[1]").await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["code"], -32600);
     }
 
     #[tokio::test]
-    async fn bodies_over_the_limit_are_413() {
-        let request = Request::post("/")
-            .header("content-type", "application/json")
-            .body(Body::from(vec![b' '; 2048]))
-            .unwrap();
-        let response = app().oneshot(request).await.unwrap();
-        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    async fn other_answers_are_left_alone() {
+        let ok = (StatusCode::ACCEPTED, "").into_response();
+        let response = bad_request_if_not_json_rpc(ok, b"{").await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
     }
 
-    #[tokio::test]
-    async fn other_content_types_keep_415() {
-        let request = Request::post("/")
-            .header("content-type", "text/plain")
-            .body(Body::from("{"))
-            .unwrap();
-        let response = app().oneshot(request).await.unwrap();
-        assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    #[test]
+    fn only_json_content_types_are_read() {
+        let with = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("content-type", value.parse().unwrap());
+            json_body(&headers)
+        };
+        assert!(with("application/json"));
+        assert!(with(" Application/JSON; charset=utf-8"));
+        assert!(!with("text/plain"));
+        assert!(!json_body(&HeaderMap::new()));
     }
 }

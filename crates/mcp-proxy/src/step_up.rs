@@ -2,32 +2,28 @@
 //! the policy denies only for a missing scope is answered `403` with
 //! `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` (RFC 6750
 //! §3.1, MCP authorization), so the client can get a wider token and retry.
-//! Every other decision is enforced by the MCP handler: this middleware hands
-//! it the decision it made ([`Decided`], so a call is decided once) and the
-//! handler decides what it did not see (it only peeks at single JSON-RPC
-//! requests).
+//! Every other decision is enforced by the MCP handler: the MCP endpoint
+//! ([`McpEndpoint`](crate::endpoint::McpEndpoint)) hands it the decision made
+//! here ([`Decided`], so a call is decided once) and the handler decides what
+//! was not seen here (only single JSON-RPC requests of these methods are).
 //! The `403` never reaches the handler, so it is audited here: a line with
 //! `decision: deny`, `rule: scope:<missing scope>` and `outcome: denied`.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mcp_authz::{PROMPTS_GET, RESOURCES_READ, TOOLS_CALL};
 use rmcp::model::{ClientRequest, RequestId};
 use serde_json::json;
 
 use crate::audit::{Entry, Outcome};
-use crate::call_json::{self, Parsed};
+use crate::call_json;
 use crate::front::FORBIDDEN;
 use crate::gateway::Inner;
 use crate::identity::identity_of;
 
-/// A decision this middleware made for the one JSON-RPC request of an HTTP
+/// A decision made here for the one JSON-RPC request of an HTTP
 /// request, handed to the MCP handler in the request's extensions (rmcp puts
 /// the HTTP parts in the handler's `RequestContext`), so a call is decided and
 /// its claims converted once.
@@ -65,37 +61,22 @@ impl Decided {
     }
 }
 
-pub(crate) async fn step_up(
-    State(inner): State<Arc<Inner>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if inner.authz.is_none() || request.method() != Method::POST {
-        return next.run(request).await;
-    }
-    let (mut parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, inner.config.max_body_bytes).await {
-        Ok(bytes) => bytes,
-        Err(_) => return crate::parse_error::too_large(inner.config.max_body_bytes),
-    };
-    if let Some(call) = call_json::governed(&bytes)
-        .then(|| call_json::parse(&bytes))
-        .flatten()
-    {
-        match decide(&inner, &parts, &call) {
-            Some(Ok(decided)) => {
-                parts.extensions.insert(decided);
-            }
-            Some(Err(denied)) => return denied,
-            None => {}
+/// Decides `call` (the parsed body of `parts`' request) when a policy is
+/// configured: its decision goes into `parts`' extensions for the handler;
+/// the answer is the `403` step-up answer (already audited), if denied for
+/// a missing scope.
+pub(crate) fn step_up(
+    inner: &Inner,
+    parts: &mut http::request::Parts,
+    call: &call_json::ClientCall,
+) -> Option<Response> {
+    match decide(inner, parts, call)? {
+        Ok(decided) => {
+            parts.extensions.insert(decided);
+            None
         }
-        parts.extensions.insert(Parsed {
-            body: bytes.clone(),
-            call: Box::new(call),
-        });
+        Err(denied) => Some(denied),
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
 }
 
 /// Decides a single governed request: `Err` is the `403` step-up answer,
