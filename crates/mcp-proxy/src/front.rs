@@ -29,7 +29,9 @@ use mcp_authz::{PROMPTS_GET, RESOURCES_READ, Request, TOOLS_CALL};
 
 use crate::aggregate::{Catalog, Route};
 use crate::audit::{Entry, Outcome};
-use crate::backends::{Backend, Caller, CallerCredentials, CancelOnDrop, Live, LogLevel, Sent};
+use crate::backends::{
+    Backend, Caller, CallerCredentials, CancelOnDrop, Live, LogLevel, RawSlot, Sent,
+};
 use crate::gateway::Inner;
 use crate::identity::{anonymous, identity_of};
 use crate::metrics::SessionGuard;
@@ -507,6 +509,7 @@ async fn send(
     request: ClientRequest,
     caller: Caller,
     progress: Option<(Peer<RoleServer>, ProgressToken)>,
+    raw: Option<&RawSlot>,
 ) -> Result<ServerResult, ServiceError> {
     // Registered before it is sent: on stdio a backend request is never
     // attributed while this call is in flight but unknown. Its id is known
@@ -526,7 +529,7 @@ async fn send(
         )
     {
         match lane
-            .send(request, &mut registered, progress.clone(), &live.peer)
+            .send(request, &mut registered, progress.clone(), &live.peer, raw)
             .await
         {
             Sent::Answer(answer) => return *answer,
@@ -554,15 +557,22 @@ async fn send(
     result
 }
 
+/// Where the call's result may be left unchanged: set by the caller of the
+/// handler when it sends the answer on itself ([`RawSlot`]).
+fn raw_slot(context: &RequestContext<RoleServer>) -> Option<&RawSlot> {
+    context.extensions.get::<RawSlot>()
+}
+
 /// Sends `tools/call` to the backend (see [`send`]).
 async fn call_tool(
     live: &Live,
     request: CallToolRequestParams,
     caller: Caller,
     progress: Option<(Peer<RoleServer>, ProgressToken)>,
+    raw: Option<&RawSlot>,
 ) -> Result<CallToolResponse, ServiceError> {
     let request = ClientRequest::CallToolRequest(CallToolRequest::new(request));
-    match send(live, request, caller, progress).await? {
+    match send(live, request, caller, progress, raw).await? {
         ServerResult::CallToolResult(result) => Ok(CallToolResponse::Complete(result)),
         ServerResult::InputRequiredResult(result) => Ok(CallToolResponse::InputRequired(result)),
         ServerResult::CreateTaskResult(result) => Ok(CallToolResponse::Task(result)),
@@ -577,9 +587,10 @@ async fn get_prompt(
     live: &Live,
     request: GetPromptRequestParams,
     caller: Caller,
+    raw: Option<&RawSlot>,
 ) -> Result<GetPromptResponse, ServiceError> {
     let request = ClientRequest::GetPromptRequest(GetPromptRequest::new(request));
-    match send(live, request, caller, None).await? {
+    match send(live, request, caller, None, raw).await? {
         ServerResult::GetPromptResult(result) => Ok(GetPromptResponse::Complete(result)),
         ServerResult::InputRequiredResult(result) => Ok(GetPromptResponse::InputRequired(result)),
         _ => Err(ServiceError::UnexpectedResponse),
@@ -592,9 +603,10 @@ async fn read_resource(
     live: &Live,
     request: ReadResourceRequestParams,
     caller: Caller,
+    raw: Option<&RawSlot>,
 ) -> Result<ReadResourceResponse, ServiceError> {
     let request = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(request));
-    match send(live, request, caller, None).await? {
+    match send(live, request, caller, None, raw).await? {
         ServerResult::ReadResourceResult(result) => Ok(ReadResourceResponse::Complete(result)),
         ServerResult::InputRequiredResult(result) => {
             Ok(ReadResourceResponse::InputRequired(result))
@@ -669,7 +681,7 @@ impl ServerHandler for GatewayHandler {
             &exposed,
             timeout,
             context.ct.cancelled(),
-            call_tool(&live, request, caller, progress),
+            call_tool(&live, request, caller, progress, raw_slot(&context)),
         )
         .await;
         self.finish(
@@ -723,7 +735,7 @@ impl ServerHandler for GatewayHandler {
             &exposed,
             timeout,
             context.ct.cancelled(),
-            get_prompt(&live, request, caller),
+            get_prompt(&live, request, caller, raw_slot(&context)),
         )
         .await;
         self.finish(&context, &ticket, &result, |_| false);
@@ -771,7 +783,7 @@ impl ServerHandler for GatewayHandler {
             &uri,
             timeout,
             context.ct.cancelled(),
-            read_resource(&live, request, caller),
+            read_resource(&live, request, caller, raw_slot(&context)),
         )
         .await;
         self.finish(&context, &ticket, &result, |_| false);

@@ -34,7 +34,6 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -53,14 +52,13 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// keep-alive comment every [`KEEP_ALIVE`], so a long call does not run into
 /// a client's read timeout before its answer.
 pub(crate) async fn answered(mut answer: OneAnswer) -> Response {
-    match tokio::time::timeout(JSON_WINDOW, answer.next()).await {
-        Ok(Some(event)) => match event.message.map(|m| serde_json::to_vec(&*m)) {
-            Some(Ok(json)) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
-            Some(Err(e)) => {
+    match tokio::time::timeout(JSON_WINDOW, answer.answer()).await {
+        Ok(Some(answer)) => match answer.into_json() {
+            Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+            Err(e) => {
                 tracing::error!("encoding an answer failed: {e}");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
-            None => sse(Body::empty()),
         },
         // Cancelled by the client: nothing to say, as on rmcp's path (an
         // SSE answer that ends without an event).
@@ -71,9 +69,19 @@ pub(crate) async fn answered(mut answer: OneAnswer) -> Response {
             let events = futures::stream::unfold(Some((answer, tick)), |state| async move {
                 let (mut answer, mut tick) = state?;
                 tokio::select! {
-                    event = answer.next() => {
-                        let data = event?.message.and_then(|m| serde_json::to_string(&*m).ok())?;
-                        Some((Ok::<_, Infallible>(Bytes::from(format!("data: {data}\n\n"))), None))
+                    answer = answer.answer() => {
+                        let data = answer?.into_json().ok()?;
+                        let mut event = Vec::with_capacity(data.len() + 8);
+                        event.extend_from_slice(b"data: ");
+                        // A line break would end the SSE field. JSON has them only
+                        // as whitespace between tokens (never raw inside a string),
+                        // and a backend's unchanged result may be pretty-printed.
+                        event.extend(data.iter().map(|&b| match b {
+                            b'\n' | b'\r' => b' ',
+                            b => b,
+                        }));
+                        event.extend_from_slice(b"\n\n");
+                        Some((Ok::<_, Infallible>(Bytes::from(event)), None))
                     }
                     _ = tick.tick() => {
                         Some((Ok(Bytes::from_static(b": keep-alive\n\n")), Some((answer, tick))))

@@ -40,6 +40,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use http::request::Parts;
 use rmcp::model::{
@@ -54,9 +55,12 @@ use rmcp::transport::streamable_http_server::session::local::{
 use rmcp::transport::streamable_http_server::session::{
     RestoreOutcome, ServerSseMessage, SessionId, SessionManager,
 };
-use rmcp::{Peer, Service};
+use rmcp::{ErrorData as McpError, Peer, Service};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
 
+use crate::backends::RawSlot;
 use crate::call_json::ClientCall;
 use crate::front::GatewayHandler;
 
@@ -229,14 +233,20 @@ impl FrontSessions {
         };
         match self.tracked(session) {
             Some(tracked) if Self::serves_in_place(&tracked, &request.request) => {
-                Served::InPlace(self.start(tracked, request))
+                Served::InPlace(self.start(tracked, request, false))
             }
             _ => Served::BySession(Box::new(ClientJsonRpcMessage::Request(request))),
         }
     }
 
-    /// Starts `request` on `tracked`'s handler (see [`OneAnswer`]).
-    fn start(&self, tracked: Arc<Tracked>, request: JsonRpcRequest<ClientRequest>) -> OneAnswer {
+    /// Starts `request` on `tracked`'s handler (see [`OneAnswer`]); with
+    /// `raw`, a backend's plain result is sent on unchanged ([`RawSlot`]).
+    fn start(
+        &self,
+        tracked: Arc<Tracked>,
+        request: JsonRpcRequest<ClientRequest>,
+        raw: bool,
+    ) -> OneAnswer {
         let JsonRpcRequest {
             id, mut request, ..
         } = request;
@@ -252,6 +262,10 @@ impl FrontSessions {
         context.ct = ct.clone();
         context.meta = std::mem::take(request.get_meta_mut());
         context.extensions = std::mem::take(request.extensions_mut());
+        let raw = raw.then(RawSlot::default);
+        if let Some(raw) = &raw {
+            context.extensions.insert(raw.clone());
+        }
         let handler = lane.handler.clone();
         let done = CallDone {
             tracked: Arc::clone(&tracked),
@@ -265,9 +279,15 @@ impl FrontSessions {
             if ct.is_cancelled() {
                 return None;
             }
-            Some(match result {
-                Ok(result) => ServerJsonRpcMessage::response(result, id),
-                Err(error) => ServerJsonRpcMessage::error(error, Some(id)),
+            let unchanged = raw.as_ref().and_then(RawSlot::take);
+            Some(match (result, unchanged) {
+                (Ok(_stand_in), Some(result)) => Answer::encoded(&id, &result),
+                (Ok(result), None) => {
+                    Answer::Message(Box::new(ServerJsonRpcMessage::response(result, id)))
+                }
+                (Err(error), _) => {
+                    Answer::Message(Box::new(ServerJsonRpcMessage::error(error, Some(id))))
+                }
             })
         };
         OneAnswer {
@@ -310,7 +330,7 @@ impl FrontSessions {
             return Plain::NotHere(Box::new(parts));
         }
         request.request.extensions_mut().insert(parts);
-        Plain::Started(self.start(tracked, request))
+        Plain::Started(self.start(tracked, request, true))
     }
 
     /// Cancels a call served in place that `notifications/cancelled` names.
@@ -390,12 +410,53 @@ pub(crate) struct OneAnswer {
     call: Option<Mutex<AnswerFuture>>,
 }
 
-type AnswerFuture = Pin<Box<dyn Future<Output = Option<ServerJsonRpcMessage>> + Send>>;
+type AnswerFuture = Pin<Box<dyn Future<Output = Option<Answer>> + Send>>;
 
-impl Stream for OneAnswer {
-    type Item = ServerSseMessage;
+/// The answer of a call served in place.
+pub(crate) enum Answer {
+    /// In rmcp's types.
+    Message(Box<ServerJsonRpcMessage>),
+    /// Encoded, with the backend's result unchanged (only for a call answered
+    /// as plain JSON, which sends it on as it is).
+    Encoded(Bytes),
+}
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+impl Answer {
+    /// The JSON-RPC response to `id` with `result` unchanged.
+    fn encoded(id: &RequestId, result: &RawValue) -> Self {
+        #[derive(Serialize)]
+        struct Response<'a> {
+            jsonrpc: &'static str,
+            id: &'a RequestId,
+            result: &'a RawValue,
+        }
+        let response = Response {
+            jsonrpc: "2.0",
+            id,
+            result,
+        };
+        match serde_json::to_vec(&response) {
+            Ok(json) => Self::Encoded(Bytes::from(json)),
+            // Cannot fail (a valid id and valid JSON); answered as an error if it did.
+            Err(e) => Self::Message(Box::new(ServerJsonRpcMessage::error(
+                McpError::internal_error(format!("encoding the answer failed: {e}"), None),
+                Some(id.clone()),
+            ))),
+        }
+    }
+
+    /// The answer as one JSON-RPC message, encoded.
+    pub(crate) fn into_json(self) -> Result<Bytes, serde_json::Error> {
+        match self {
+            Self::Message(message) => serde_json::to_vec(&message).map(Bytes::from),
+            Self::Encoded(json) => Ok(json),
+        }
+    }
+}
+
+impl OneAnswer {
+    /// The call's answer (none when it was cancelled); the stream's one item.
+    pub(crate) fn poll_answer(&mut self, cx: &mut Context<'_>) -> Poll<Option<Answer>> {
         let Some(call) = self.call.as_mut() else {
             return Poll::Ready(None);
         };
@@ -404,7 +465,26 @@ impl Stream for OneAnswer {
             Err(_) => None,
         };
         self.call = None;
-        Poll::Ready(answer.map(|message| {
+        Poll::Ready(answer)
+    }
+
+    /// [`OneAnswer::poll_answer`] as a future.
+    pub(crate) fn answer(&mut self) -> impl Future<Output = Option<Answer>> + '_ {
+        std::future::poll_fn(|cx| self.poll_answer(cx))
+    }
+}
+
+impl Stream for OneAnswer {
+    type Item = ServerSseMessage;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let message = match ready!(self.poll_answer(cx)) {
+            Some(Answer::Message(message)) => Some(*message),
+            // Not made for rmcp's streams (see `Answer::Encoded`); decoded if it were.
+            Some(Answer::Encoded(json)) => serde_json::from_slice(&json).ok(),
+            None => None,
+        };
+        Poll::Ready(message.map(|message| {
             let mut event = ServerSseMessage::default();
             event.message = Some(Arc::new(message));
             event

@@ -53,9 +53,14 @@ impl Backend {
     }
 }
 
+/// A tool result as a backend may write it: pretty-printed, with a field
+/// rmcp's types do not know, and `isError` set.
+const VERBATIM: &str = "{\n  \"content\": [{\"type\": \"text\", \"text\": \"as written\"}],\n  \"vendorExtension\": {\"kept\": true},\n  \"isError\": true\n}";
+
 /// The jira demo over streamable HTTP behind a middleware that records each
-/// POST, holds a `tools/call` for key `SLOW` for 10 s before serving it, and
-/// can refuse the next call.
+/// POST, holds a `tools/call` for key `SLOW` for 10 s before serving it,
+/// answers key `VERBATIM` (`VERBATIM_SLOW`: after 0.8 s) itself with the
+/// [`VERBATIM`] result, and can refuse the next call.
 async fn recording_backend() -> (String, Arc<Backend>) {
     let backend = Arc::new(Backend::default());
     let state = Arc::clone(&backend);
@@ -86,6 +91,19 @@ async fn recording_backend() -> (String, Arc<Backend>) {
                         }
                         if message["params"]["arguments"]["key"] == "SLOW" {
                             tokio::time::sleep(Duration::from_secs(10)).await;
+                        }
+                        let key = message["params"]["arguments"]["key"].as_str();
+                        if let Some(key) = key.filter(|k| k.starts_with("VERBATIM")) {
+                            if key == "VERBATIM_SLOW" {
+                                // Past the gateway's plain-JSON window.
+                                tokio::time::sleep(Duration::from_millis(800)).await;
+                            }
+                            let answer = format!(
+                                "{{\"jsonrpc\": \"2.0\", \"id\": {},\n \"result\": {VERBATIM}}}",
+                                message["id"]
+                            );
+                            return ([("content-type", "application/json")], answer)
+                                .into_response();
                         }
                         if message["params"]["arguments"]["key"] == "BROKEN" {
                             // The backend dies mid-answer: an SSE stream that breaks.
@@ -464,5 +482,57 @@ async fn a_session_busy_with_calls_in_place_stays_open_and_an_unused_one_is_clos
     );
     assert_eq!(busy.post(&list).await.status(), 200, "the busy one is open");
     busy.call_text(13, None).await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn plain_answers_carry_the_backends_result_as_written() {
+    let (url, _backend) = recording_backend().await;
+    let gw = jira_gateway(&url, "").await;
+    let written: Value = serde_json::from_str(VERBATIM).unwrap();
+    let plain = RawSession::open(&gw.mcp, json!({})).await;
+    let call = |id: u64, key: &str| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": "jira_get_issue", "arguments": {"key": key}}})
+    };
+    // Plain JSON: the result as the backend wrote it, the unknown field kept.
+    let answer = plain.post(&call(1, "VERBATIM")).await;
+    assert_eq!(answer.headers()["content-type"], "application/json");
+    let message: Value = answer.json().await.unwrap();
+    assert_eq!(
+        (&message["jsonrpc"], &message["id"]),
+        (&json!("2.0"), &json!(1))
+    );
+    assert_eq!(message["result"], written, "{message}");
+    // Past the plain-JSON window it is SSE: the pretty-printed result must
+    // still be one `data:` field.
+    let answer = plain.post(&call(2, "VERBATIM_SLOW")).await;
+    assert_eq!(answer.headers()["content-type"], "text/event-stream");
+    let text = answer.text().await.unwrap();
+    let data: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .collect();
+    assert_eq!(data.len(), 1, "{text}");
+    let message: Value = serde_json::from_str(data[0]).unwrap();
+    assert_eq!((&message["id"], &message["result"]), (&json!(2), &written));
+    // rmcp's client path decodes the result into rmcp's types (the unknown
+    // field is not among them); `isError` holds either way.
+    let client = gw.client_with_token("unused").await;
+    let params = CallToolRequestParams::new("jira_get_issue")
+        .with_arguments(args(json!({"key": "VERBATIM"})));
+    let result = client.call_tool(params).await.unwrap();
+    assert_eq!(result.is_error, Some(true));
+    // The handler saw each call's isError: three tool errors were counted.
+    let metrics = reqwest::get(gw.mcp.replace("/mcp", "/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line =
+        "mcp_proxy_requests_total{method=\"tools/call\",backend=\"jira\",outcome=\"tool_error\"} 3";
+    assert!(metrics.contains(line), "{metrics}");
+    client.cancel().await.unwrap();
     gw.stop().await;
 }

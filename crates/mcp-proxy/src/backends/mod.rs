@@ -24,7 +24,7 @@ use crate::config::BackendConfig;
 use client::BackendClient;
 pub(crate) use client::{CancelOnDrop, Clients, LogLevel, ProgressRoutes};
 use connect::connect;
-pub(crate) use lane::{Lane, Sent};
+pub(crate) use lane::{Lane, RawSlot, Sent};
 pub(crate) use outgoing::CallerCredentials;
 use outgoing::Outgoing;
 pub use relay::RELAY_FAILED;
