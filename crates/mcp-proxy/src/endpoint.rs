@@ -101,7 +101,9 @@ impl McpEndpoint {
     }
 
     async fn by_rmcp(&self, request: Request) -> Response {
-        self.rmcp.handle(request).await.map(Body::new)
+        // Boxed: rmcp's future is large, and this one is moved (copied)
+        // whole into its box per request even when it takes another path.
+        Box::pin(self.rmcp.handle(request)).await.map(Body::new)
     }
 }
 

@@ -225,20 +225,21 @@ impl Lane {
             pending.disarm();
             return Sent::Refused(Box::new(message.request));
         }
-        let answer = self
-            .read_answer(
-                response,
-                &Ours {
-                    id,
-                    token,
-                    expect,
-                    raw,
-                },
-                progress,
-                guard,
-                &captured,
-            )
-            .await;
+        // Boxed: reading an SSE answer is a large future, which would make
+        // every future around this one larger (see `front::send`).
+        let answer = Box::pin(self.read_answer(
+            response,
+            &Ours {
+                id,
+                token,
+                expect,
+                raw,
+            },
+            progress,
+            guard,
+            &captured,
+        ))
+        .await;
         pending.disarm();
         Sent::Answer(Box::new(answer))
     }
