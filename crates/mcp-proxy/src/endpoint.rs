@@ -32,7 +32,7 @@ use rmcp::transport::StreamableHttpService;
 
 use crate::call_json;
 use crate::front::GatewayHandler;
-use crate::front_json;
+use crate::front_json::{self, AllowedHosts};
 use crate::front_sessions::{FrontSessions, Plain};
 use crate::gateway::Inner;
 use crate::parse_error;
@@ -43,6 +43,8 @@ use crate::step_up;
 pub(crate) struct McpEndpoint {
     inner: Arc<Inner>,
     rmcp: Arc<StreamableHttpService<GatewayHandler, FrontSessions>>,
+    /// rmcp's `allowed_hosts`, parsed once for the plain-JSON check.
+    hosts: Arc<AllowedHosts>,
 }
 
 impl McpEndpoint {
@@ -51,6 +53,7 @@ impl McpEndpoint {
         rmcp: StreamableHttpService<GatewayHandler, FrontSessions>,
     ) -> Self {
         Self {
+            hosts: Arc::new(AllowedHosts::new(inner.allowed_hosts())),
             inner,
             rmcp: Arc::new(rmcp),
         }
@@ -87,7 +90,7 @@ impl McpEndpoint {
             return denied;
         }
         if let Some(call) = call
-            && front_json::takes(&parts.headers, &parts.uri, inner.allowed_hosts())
+            && front_json::takes(&parts.headers, &parts.uri, &self.hosts)
         {
             match inner.front_sessions.answer_plain(parts, call).await {
                 Plain::Started(answer) => return front_json::answered(answer).await,

@@ -105,19 +105,18 @@ fn sse(body: Body) -> Response {
 }
 
 /// Whether the headers are ones rmcp's checks pass (see the module docs).
-pub(crate) fn takes(headers: &HeaderMap, uri: &http::Uri, allowed_hosts: &[String]) -> bool {
-    let text = |name: header::HeaderName| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_ascii_lowercase)
-    };
-    let json_body = text(header::CONTENT_TYPE).is_some_and(|v| v.starts_with("application/json"));
+/// Compared without allocating: this runs for every `POST`.
+pub(crate) fn takes(headers: &HeaderMap, uri: &http::Uri, hosts: &AllowedHosts) -> bool {
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let json_body = text(header::CONTENT_TYPE).is_some_and(|v| {
+        v.get(..16)
+            .is_some_and(|p| p.eq_ignore_ascii_case("application/json"))
+    });
     let accepts = text(header::ACCEPT).is_some_and(|v| {
-        v.contains("application/json")
-            && v.contains("text/event-stream")
-            && !v.contains(";q=")
-            && !v.contains("; q=")
+        contains(v, "application/json")
+            && contains(v, "text/event-stream")
+            && !contains(v, ";q=")
+            && !contains(v, "; q=")
     });
     let standard_headers = headers.keys().any(|name| {
         let name = name.as_str();
@@ -129,53 +128,78 @@ pub(crate) fn takes(headers: &HeaderMap, uri: &http::Uri, allowed_hosts: &[Strin
         && !headers.contains_key(header::ORIGIN)
         && headers.contains_key("mcp-session-id")
         && headers.contains_key("mcp-protocol-version")
-        && host_allowed(headers, uri, allowed_hosts)
+        && hosts.allow(headers, uri)
 }
 
-/// rmcp's `allowed_hosts` rule: an empty list allows every host; else the
-/// request's host must equal a listed one, and its port a listed port when
-/// the entry names one.
-fn host_allowed(headers: &HeaderMap, uri: &http::Uri, allowed_hosts: &[String]) -> bool {
-    if allowed_hosts.is_empty() {
-        return true;
+/// Whether `text` contains `needle`, ignoring ASCII case.
+fn contains(text: &str, needle: &str) -> bool {
+    text.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// rmcp's `allowed_hosts`, parsed once: an empty list allows every host;
+/// else the request's host must equal a listed one, and its port a listed
+/// port when the entry names one (hosts compared as rmcp compares them:
+/// brackets trimmed, ASCII case ignored).
+pub(crate) struct AllowedHosts {
+    any: bool,
+    /// Lower-case host, and the port if the entry names one.
+    rules: Vec<(String, Option<u16>)>,
+}
+
+impl AllowedHosts {
+    pub(crate) fn new(list: &[String]) -> Self {
+        let rules = list
+            .iter()
+            .map(|allowed| allowed.trim())
+            .filter(|allowed| !allowed.is_empty())
+            .map(|allowed| match http::uri::Authority::try_from(allowed) {
+                Ok(entry) => (normalize(entry.host()), entry.port_u16()),
+                Err(_) => (normalize(allowed), None),
+            })
+            .collect();
+        Self {
+            any: list.is_empty(),
+            rules,
+        }
     }
-    let authority = match uri.authority() {
-        Some(authority) => Some(authority.clone()),
-        None => headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| http::uri::Authority::try_from(v).ok()),
-    };
-    let Some(authority) = authority else {
-        return false;
-    };
-    let host = normalize(authority.host());
-    let port = authority.port_u16();
-    allowed_hosts.iter().any(|allowed| {
-        let allowed = allowed.trim();
-        if allowed.is_empty() {
+
+    fn allow(&self, headers: &HeaderMap, uri: &http::Uri) -> bool {
+        if self.any {
+            return true;
+        }
+        let authority = match uri.authority() {
+            Some(authority) => Some(authority.clone()),
+            None => headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| http::uri::Authority::try_from(v).ok()),
+        };
+        let Some(authority) = authority else {
             return false;
-        }
-        match http::uri::Authority::try_from(allowed) {
-            Ok(entry) => {
-                normalize(entry.host()) == host && entry.port_u16().is_none_or(|p| Some(p) == port)
-            }
-            Err(_) => normalize(allowed) == host,
-        }
-    })
+        };
+        let host = trim_brackets(authority.host());
+        let port = authority.port_u16();
+        self.rules.iter().any(|(allowed, allowed_port)| {
+            allowed.eq_ignore_ascii_case(host) && allowed_port.is_none_or(|p| Some(p) == port)
+        })
+    }
+}
+
+fn trim_brackets(host: &str) -> &str {
+    host.trim_matches('[').trim_matches(']')
 }
 
 fn normalize(host: &str) -> String {
-    host.trim_matches('[')
-        .trim_matches(']')
-        .to_ascii_lowercase()
+    trim_brackets(host).to_ascii_lowercase()
 }
 
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderMap;
 
-    use super::{host_allowed, takes};
+    use super::{AllowedHosts, takes};
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -193,8 +217,8 @@ mod tests {
         ("mcp-protocol-version", "2025-11-25"),
     ];
 
-    fn loopback() -> Vec<String> {
-        vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
+    fn loopback() -> AllowedHosts {
+        AllowedHosts::new(&["localhost".into(), "127.0.0.1".into(), "::1".into()])
     }
 
     #[test]
@@ -222,6 +246,12 @@ mod tests {
         ] {
             assert!(!without(name), "{name}");
         }
+        let mut shouting = PLAIN.to_vec();
+        shouting[1] = ("content-type", "Application/JSON; charset=utf-8");
+        shouting[2] = ("accept", "Application/Json, Text/Event-Stream");
+        assert!(takes(&headers(&shouting), &uri, &loopback()));
+        shouting[2] = ("accept", "application/json;Q=0.5, text/event-stream");
+        assert!(!takes(&headers(&shouting), &uri, &loopback()));
         let mut weighted = PLAIN.to_vec();
         weighted[2] = ("accept", "application/json;q=0, text/event-stream");
         assert!(!takes(&headers(&weighted), &uri, &loopback()));
@@ -232,7 +262,7 @@ mod tests {
         let uri = "/mcp".parse().unwrap();
         let host = |value: &'static str, allowed: &[&str]| {
             let allowed: Vec<String> = allowed.iter().map(|s| (*s).to_owned()).collect();
-            host_allowed(&headers(&[("host", value)]), &uri, &allowed)
+            AllowedHosts::new(&allowed).allow(&headers(&[("host", value)]), &uri)
         };
         assert!(host("127.0.0.1:8080", &["127.0.0.1"]));
         assert!(host("LOCALHOST:1", &["localhost"]));
@@ -251,6 +281,10 @@ mod tests {
             host("anything", &[]),
             "an empty list allows every host, as in rmcp"
         );
-        assert!(!host_allowed(&HeaderMap::new(), &uri, &loopback()));
+        assert!(!loopback().allow(&HeaderMap::new(), &uri));
+        assert!(
+            !host("anything", &[" "]),
+            "a list of blank entries allows none, as in rmcp"
+        );
     }
 }
