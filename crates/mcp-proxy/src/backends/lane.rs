@@ -503,7 +503,7 @@ struct Envelope<'a> {
     #[serde(borrow)]
     method: Option<&'a RawValue>,
     #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    id: Option<&'a RawValue>,
     #[serde(borrow)]
     result: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -536,25 +536,19 @@ fn decode(
     expect: Expect,
     raw: Option<&RawSlot>,
 ) -> Result<Decoded, String> {
-    // A numeric id is never ours (ours are strings): read it as absent.
-    let message: Envelope = match serde_json::from_slice(data) {
-        Ok(message) => message,
-        Err(_) => serde_json::from_slice::<NumericId>(data)
-            .map(|m| Envelope {
-                method: m.method,
-                id: None,
-                result: m.result,
-                error: m.error,
-            })
-            .map_err(|e| e.to_string())?,
-    };
+    let message: Envelope = serde_json::from_slice(data).map_err(|e| e.to_string())?;
     if message.method.is_some() {
         return serde_json::from_slice(data)
             .map(Decoded::Message)
             .map_err(|e| e.to_string());
     }
-    let ours =
-        matches!((id, &message.id), (RequestId::String(ours), Some(theirs)) if **ours == **theirs);
+    // Ours are strings: any other id (a number, null) is not ours.
+    let ours = match (id, message.id) {
+        (RequestId::String(ours), Some(theirs)) => {
+            serde_json::from_str::<Cow<str>>(theirs.get()).is_ok_and(|theirs| *theirs == **ours)
+        }
+        _ => false,
+    };
     if !ours {
         return Ok(Decoded::Foreign);
     }
@@ -568,17 +562,6 @@ fn decode(
     Ok(Decoded::Answer(expect.decode(result, raw).map_err(|e| {
         unexpected(&format!("undecodable result: {e}"))
     })))
-}
-
-/// [`Envelope`] of a message whose id is not a string.
-#[derive(Deserialize)]
-struct NumericId<'a> {
-    #[serde(borrow)]
-    method: Option<&'a RawValue>,
-    #[serde(borrow)]
-    result: Option<&'a RawValue>,
-    #[serde(borrow)]
-    error: Option<&'a RawValue>,
 }
 
 /// A failure of the hop itself (answered to the client as `-32010`, like
