@@ -274,6 +274,9 @@ async fn progress_on_a_lane_answer_stream_reaches_the_caller_under_its_token() {
     gw.stop().await;
 }
 
+/// The protocol version raw sessions negotiate.
+const PROTOCOL: &str = "2025-11-25";
+
 /// A session opened over plain HTTP (initialize with `capabilities`, then
 /// `notifications/initialized`), for looking at the answers' SSE framing.
 struct RawSession {
@@ -286,9 +289,12 @@ impl RawSession {
     async fn open(url: &str, capabilities: Value) -> RawSession {
         let http = reqwest::Client::new();
         let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": capabilities,
+            "protocolVersion": PROTOCOL, "capabilities": capabilities,
             "clientInfo": {"name": "raw", "version": "1"}}});
-        let answer = Self::post_on(&http, url, None, &init).await;
+        let answer = Self::request_on(&http, url, None, PROTOCOL, &init)
+            .send()
+            .await
+            .unwrap();
         let id = answer.headers()["mcp-session-id"]
             .to_str()
             .unwrap()
@@ -304,25 +310,33 @@ impl RawSession {
         session
     }
 
-    async fn post_on(
+    /// A POST of `body`, not sent yet, in `session` when given, naming
+    /// `protocol` as its `MCP-Protocol-Version`.
+    fn request_on(
         http: &reqwest::Client,
         url: &str,
         session: Option<&str>,
+        protocol: &str,
         body: &Value,
-    ) -> reqwest::Response {
+    ) -> reqwest::RequestBuilder {
         let mut request = http
             .post(url)
             .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-11-25")
+            .header("mcp-protocol-version", protocol)
             .json(body);
         if let Some(session) = session {
             request = request.header("mcp-session-id", session);
         }
-        request.send().await.unwrap()
+        request
+    }
+
+    /// A POST of `body` in this session, not sent yet.
+    fn request(&self, protocol: &str, body: &Value) -> reqwest::RequestBuilder {
+        Self::request_on(&self.http, &self.url, Some(&self.id), protocol, body)
     }
 
     async fn post(&self, body: &Value) -> reqwest::Response {
-        Self::post_on(&self.http, &self.url, Some(&self.id), body).await
+        self.request(PROTOCOL, body).send().await.unwrap()
     }
 
     /// POSTs a `tools/call` with `id` that the recording backend holds for
@@ -390,15 +404,7 @@ async fn plain_clients_calls_are_served_in_place_and_the_rest_by_rmcps_session()
     let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
         "params": {"name": "jira_get_issue", "arguments": {"key": "OPS-1"}}});
     let with = |name: &'static str, value: &'static str| {
-        plain
-            .http
-            .post(&plain.url)
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-11-25")
-            .header("mcp-session-id", &plain.id)
-            .header(name, value)
-            .json(&call)
-            .send()
+        plain.request(PROTOCOL, &call).header(name, value).send()
     };
     assert_eq!(
         with("origin", "http://evil.example")
@@ -410,16 +416,7 @@ async fn plain_clients_calls_are_served_in_place_and_the_rest_by_rmcps_session()
     assert_eq!(with("host", "evil.example:80").await.unwrap().status(), 403);
     // A protocol version other than the session's: rmcp decides (here it
     // serves the call, as SSE).
-    let other = plain
-        .http
-        .post(&plain.url)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-06-18")
-        .header("mcp-session-id", &plain.id)
-        .json(&call)
-        .send()
-        .await
-        .unwrap();
+    let other = plain.request("2025-06-18", &call).send().await.unwrap();
     assert_eq!(other.headers()["content-type"], "text/event-stream");
     assert_eq!(backend.calls().len(), 4, "{:?}", backend.calls());
     gw.stop().await;
